@@ -1,0 +1,7 @@
+"""aiotao's interfaces (zope.interface), for lookups in the registry."""
+
+from zope.interface import Interface
+
+
+class IAsyncRouter(Interface):
+    """The :class:`aiotao.router.AsyncRouter` built for an application registry."""

@@ -1,0 +1,135 @@
+"""Traversal through resources whose ``__getitem__`` may be ``async def``.
+
+Resource trees backed by a database load children asynchronously::
+
+    class Folder:
+        async def __getitem__(self, name):
+            doc = await db.items.find_one({'parent': self.id, 'name': name})
+            if doc is None:
+                raise KeyError(name)
+            return Item(doc, parent=self)
+
+:class:`AsyncResourceTreeTraverser` walks the path like Pyramid's
+``ResourceTreeTraverser`` (virtual roots, ``@@`` view selectors, subpaths)
+and awaits each step that returns an awaitable.  A :class:`KeyError` raised
+while awaiting ends traversal exactly as a synchronous one does.  When the
+path is empty (the URL-dispatch common case) it answers without a coroutine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from pyramid.exceptions import URLDecodeError
+from pyramid.traversal import (
+    VH_ROOT_KEY,
+    decode_path_info,
+    is_nonstr_iter,
+    split_path_info,
+)
+
+from aiotao.awaitables import is_awaitable
+
+TraversalInfo = dict[str, Any]
+
+
+class AsyncResourceTreeTraverser:
+    """The default traverser of :class:`~aiotao.router.AsyncRouter`."""
+
+    VH_ROOT_KEY = VH_ROOT_KEY
+    VIEW_SELECTOR = '@@'
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+    def __call__(self, request: Any) -> TraversalInfo | Awaitable[TraversalInfo]:
+        path, subpath = self._path_and_subpath(request)
+        environ = request.environ
+        if self.VH_ROOT_KEY in environ:
+            vroot_path = decode_path_info(environ[self.VH_ROOT_KEY])
+            vroot_tuple = split_path_info(vroot_path)
+            vpath = vroot_path + path
+            vroot_idx = len(vroot_tuple) - 1
+        else:
+            vroot_tuple = ()
+            vpath = path
+            vroot_idx = -1
+        if vpath == '/':
+            root = self.root
+            return {
+                'context': root,
+                'view_name': '',
+                'subpath': subpath,
+                'traversed': (),
+                'virtual_root': root,
+                'virtual_root_path': vroot_tuple,
+                'root': root,
+            }
+        return self._traverse(split_path_info(vpath), subpath, vroot_tuple, vroot_idx)
+
+    def _path_and_subpath(self, request: Any) -> tuple[str, tuple[str, ...]]:
+        matchdict = request.matchdict
+        if matchdict is not None:
+            path = matchdict.get('traverse', '/') or '/'
+            if is_nonstr_iter(path):
+                # a *traverse stararg: already decoded segments
+                path = '/' + '/'.join(path) or '/'
+            subpath = matchdict.get('subpath', ())
+            if not is_nonstr_iter(subpath):
+                subpath = split_path_info(subpath)
+            return path, tuple(subpath)
+        try:
+            path = request.path_info or '/'
+        except KeyError:
+            path = '/'
+        except UnicodeDecodeError as e:
+            raise URLDecodeError(e.encoding, e.object, e.start, e.end, e.reason) from e
+        return path, ()
+
+    async def _traverse(
+        self,
+        vpath_tuple: tuple[str, ...],
+        subpath: tuple[str, ...],
+        vroot_tuple: tuple[str, ...],
+        vroot_idx: int,
+    ) -> TraversalInfo:
+        root = self.root
+        ob = vroot = root
+
+        def stop_at(i: int, view_name: str) -> TraversalInfo:
+            return {
+                'context': ob,
+                'view_name': view_name,
+                'subpath': vpath_tuple[i + 1 :],
+                'traversed': vpath_tuple[: vroot_idx + i + 1],
+                'virtual_root': vroot,
+                'virtual_root_path': vroot_tuple,
+                'root': root,
+            }
+
+        for i, segment in enumerate(vpath_tuple):
+            if segment[:2] == self.VIEW_SELECTOR:
+                return stop_at(i, segment[2:])
+            try:
+                getitem = ob.__getitem__
+            except AttributeError:
+                return stop_at(i, segment)
+            try:
+                child = getitem(segment)
+                if is_awaitable(child):
+                    child = await child
+            except KeyError:
+                return stop_at(i, segment)
+            if i == vroot_idx:
+                vroot = child
+            ob = child
+        return {
+            'context': ob,
+            'view_name': '',
+            'subpath': subpath,
+            'traversed': vpath_tuple,
+            'virtual_root': vroot,
+            'virtual_root_path': vroot_tuple,
+            'root': root,
+        }

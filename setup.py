@@ -1,0 +1,5 @@
+# The project's metadata lives in pyproject.toml; this shim keeps
+# "python setup.py develop" and older tools working.
+from setuptools import setup
+
+setup()
