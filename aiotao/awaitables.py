@@ -2,20 +2,20 @@
 
 Every stage of the async pipeline (root factories, ``__getitem__``, views,
 subscribers, callbacks, security policies) may hand back either a value or an
-awaitable.  :func:`inspect.isawaitable` answers that, but it ends in an
-``isinstance`` check against an ABC, which is slow for the common case: a
-plain :class:`~pyramid.response.Response`.  The check below asks the type
-once, which is what the hot path needs.
+awaitable.  :func:`inspect.isawaitable` answers that, but through an
+``isinstance`` check against an ABC, which is slow for the common case of a
+plain :class:`~pyramid.response.Response`.  Here the answer is cached per
+type; only generators need a look at the instance (a ``@types.coroutine``
+generator is awaitable, an ordinary one is not).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable
-from types import CoroutineType
-from typing import Any, TypeVar
+from types import CoroutineType, GeneratorType
+from typing import Any
 
-T = TypeVar('T')
+_awaitable_types: dict[type, bool] = {CoroutineType: True}
 
 
 def is_awaitable(value: object) -> bool:
@@ -26,17 +26,15 @@ def is_awaitable(value: object) -> bool:
     (True, False)
     >>> coro.close()
     """
-    # Native coroutines are by far the most common awaitable here.
-    if type(value) is CoroutineType:
-        return True
-    return hasattr(type(value), '__await__') or inspect.isawaitable(value)
-
-
-async def resolve(value: Awaitable[T] | T) -> T:
-    """Await ``value`` if it is awaitable, else return it as it is."""
-    if is_awaitable(value):
-        return await value  # type: ignore[no-any-return,misc]
-    return value  # type: ignore[return-value]
+    kind = type(value)
+    known = _awaitable_types.get(kind)
+    if known is not None:
+        return known
+    if kind is GeneratorType:
+        return inspect.isawaitable(value)
+    known = hasattr(kind, '__await__')
+    _awaitable_types[kind] = known
+    return known
 
 
 def close_if_coroutine(value: Any) -> None:

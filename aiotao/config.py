@@ -5,13 +5,12 @@
   (:mod:`aiotao.viewderivers`);
 * :class:`~aiotao.mappers.CoroutineOrExecutorMapper` as the default view
   mapper;
-* async security counterparts on the request (:mod:`aiotao.security`);
-* ``request.invoke_exception_view`` that reaches async exception views, and
-  ``request.invoke_exception_view_async`` (:mod:`aiotao.view`);
+* security that awaits async policies and fails closed (:mod:`aiotao.security`);
 * the execution policy that runs async views under any WSGI server
   (:mod:`aiotao.wsgi`).
 
-``ptweens`` and ``pviews`` show the result as usual.
+The request gets async counterparts of Pyramid's API from the router (see
+:mod:`aiotao.request`).  ``ptweens`` and ``pviews`` show the result as usual.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from pyramid.viewderivers import VIEW
 
 from aiotao import threadlocal
 from aiotao.mappers import CoroutineOrExecutorMapper
-from aiotao.view import invoke_exception_view, invoke_exception_view_method
 from aiotao.viewderivers import REPLACED_DERIVERS
 from aiotao.wsgi import async_execution_policy
 
@@ -32,8 +30,4 @@ def include_async_pipeline(config: Configurator) -> None:
         config.add_view_deriver(deriver, name=name, under=under, over=VIEW)
     config.set_view_mapper(CoroutineOrExecutorMapper)
     config.include('aiotao.security')
-    config.add_request_method(invoke_exception_view)
-    config.add_request_method(
-        invoke_exception_view_method, name='invoke_exception_view_async'
-    )
     config.set_execution_policy(async_execution_policy)

@@ -3,5 +3,5 @@
 from zope.interface import Interface
 
 
-class IAsyncRouter(Interface):
+class IAsyncRouter(Interface):  # type: ignore[misc]
     """The :class:`aiotao.router.AsyncRouter` built for an application registry."""

@@ -15,7 +15,6 @@ a plain WSGI server, the per-thread loop of :mod:`aiotao.wsgi`.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pyramid.events import BeforeTraversal, ContextFound, NewRequest, NewResponse
@@ -31,7 +30,7 @@ from pyramid.interfaces import (
     ITraverser,
 )
 from pyramid.registry import Registry
-from pyramid.request import Request, apply_request_extensions
+from pyramid.request import apply_request_extensions
 from pyramid.threadlocal import RequestContext
 from pyramid.traversal import DefaultRootFactory
 from zope.interface import implementer, providedBy
@@ -39,8 +38,10 @@ from zope.interface import implementer, providedBy
 from aiotao.awaitables import is_awaitable
 from aiotao.events import notify
 from aiotao.interfaces import IAsyncRouter
+from aiotao.request import ASYNC_METHOD_NAMES, AsyncRequestMethods
+from aiotao.request import Request as AsyncRequest
 from aiotao.security import wrap_registered_policy
-from aiotao.sync import call_soon_from_thread, request_loop
+from aiotao.sync import call_soon_from_thread
 from aiotao.traversal import AsyncResourceTreeTraverser
 from aiotao.tweens import build_tween_chain
 from aiotao.view import call_view
@@ -59,7 +60,15 @@ class AsyncRouter:
         self.logger = q(IDebugLogger)
         self.root_factory = q(IRootFactory, default=DefaultRootFactory)
         self.routes_mapper = q(IRoutesMapper)
-        self.request_factory = q(IRequestFactory, default=Request)
+        self.request_factory = q(IRequestFactory)
+        if self.request_factory is None:
+            self.request_factory = AsyncRequest
+        # An app's own request class gets the async methods bound per request.
+        self.bind_async_methods = (
+            not issubclass(self.request_factory, AsyncRequestMethods)
+            if isinstance(self.request_factory, type)
+            else True
+        )
         self.request_extensions = q(IRequestExtensions)
         settings = registry.settings
         if settings is not None:
@@ -68,7 +77,7 @@ class AsyncRouter:
         # A policy set in a later commit than aiotao's include is wrapped here.
         wrap_registered_policy(registry)
         self.orig_handle_request = self.handle_request
-        self.handle_request = build_tween_chain(self.handle_request, registry)  # type: ignore[method-assign]
+        self.handle_request = build_tween_chain(self.handle_request, registry)  # type: ignore[method-assign,assignment]
 
     @classmethod
     def for_registry(cls, registry: Registry) -> AsyncRouter:
@@ -111,16 +120,15 @@ class AsyncRouter:
             match, route = info['match'], info['route']
             if route is None:
                 if self.debug_routematch and logger:
-                    logger.debug('no route matched for url %s' % request.url)
+                    logger.debug(f'no route matched for url {request.url}')
             else:
                 attrs['matchdict'] = match
                 attrs['matched_route'] = route
                 if self.debug_routematch and logger:
                     logger.debug(
-                        'route matched for url %s; route_name: %r, '
-                        'path_info: %r, pattern: %r, matchdict: %r, '
-                        'predicates: %r'
-                        % (
+                        'route matched for url {}; route_name: {!r}, '
+                        'path_info: {!r}, pattern: {!r}, matchdict: {!r}, '
+                        'predicates: {!r}'.format(
                             request.url,
                             route.name,
                             request.path_info,
@@ -161,10 +169,9 @@ class AsyncRouter:
         if response is None:
             if self.debug_notfound:
                 msg = (
-                    'debug_notfound of url %s; path_info: %r, context: %r, '
-                    'view_name: %r, subpath: %r, traversed: %r, root: %r, '
-                    'vroot: %r, vroot_path: %r'
-                    % (
+                    'debug_notfound of url {}; path_info: {!r}, context: {!r}, '
+                    'view_name: {!r}, subpath: {!r}, traversed: {!r}, root: {!r}, '
+                    'vroot: {!r}, vroot_path: {!r}'.format(
                         request.url,
                         request.path_info,
                         context,
@@ -192,7 +199,10 @@ class AsyncRouter:
     def _prepare(self, request: Any) -> None:
         request.registry = self.registry
         request.invoke_subrequest = self._invoke_subrequest_from_sync
-        request.invoke_subrequest_async = self.invoke_subrequest
+        if self.bind_async_methods:
+            for name in ASYNC_METHOD_NAMES:
+                method = getattr(AsyncRequestMethods, name)
+                setattr(request, name, method.__get__(request))
         extensions = self.request_extensions
         if extensions is not None:
             apply_request_extensions(request, extensions=extensions)
@@ -213,8 +223,9 @@ class AsyncRouter:
     async def invoke_request(self, request: Any, _use_tweens: bool = True) -> Any:
         """Run ``request`` through tweens, the router and the callbacks."""
         registry = self.registry
-        request_loop.set(asyncio.get_running_loop())
-        handle_request = self.handle_request if _use_tweens else self.orig_handle_request
+        handle_request = (
+            self.handle_request if _use_tweens else self.orig_handle_request
+        )
         try:
             response = await handle_request(request)
             callbacks = request.response_callbacks
@@ -249,7 +260,9 @@ class AsyncRouter:
         with RequestContext(request):
             return await self.invoke_request(request, _use_tweens=use_tweens)
 
-    def _invoke_subrequest_from_sync(self, request: Any, use_tweens: bool = False) -> Any:
+    def _invoke_subrequest_from_sync(
+        self, request: Any, use_tweens: bool = False
+    ) -> Any:
         return call_soon_from_thread(
             lambda: self.invoke_subrequest(request, use_tweens=use_tweens),
             'request.invoke_subrequest_async(...)',

@@ -13,10 +13,10 @@ aiotao lets a security policy's ``identity``, ``authenticated_userid`` and
 
 Views protected with ``permission=`` await the policy (see
 :mod:`aiotao.viewderivers`).  In view code use the async counterparts that
-:func:`includeme` adds to the request: ``await request.identity_async()``,
+aiotao's request has: ``await request.identity_async()``,
 ``await request.authenticated_userid_async()``,
 ``await request.is_authenticated_async()`` and
-``await request.has_permission_async('edit')``.
+``await request.has_permission_async('edit')`` (see :mod:`aiotao.request`).
 
 Security fails closed.  On stock Pyramid ``request.has_permission('edit')``
 with an async ``permits`` returns a coroutine object, which is truthy: every
@@ -69,9 +69,7 @@ class AsyncAwareSecurityPolicy:
     def authenticated_userid(self, request: Any) -> Any:
         result = self.wrapped.authenticated_userid(request)
         if is_awaitable(result):
-            self._refuse(
-                result, 'authenticated_userid', 'authenticated_userid_async()'
-            )
+            self._refuse(result, 'authenticated_userid', 'authenticated_userid_async()')
             return None
         return result
 
@@ -106,17 +104,20 @@ def wrap_registered_policy(registry: Registry) -> None:
         registry.registerUtility(AsyncAwareSecurityPolicy(policy), ISecurityPolicy)
 
 
-async def permits(
-    policy: Any, request: Any, context: Any, permission: str
-) -> Any:
-    """Await ``policy.permits``; anything still awaitable is a denial."""
-    result = policy.permits(request, context, permission)
-    if is_awaitable(result):
-        result = await result
+def as_answer(result: Any) -> Any:
+    """An awaited ``permits`` result; one that is *still* awaitable is a denial."""
     if is_awaitable(result):
         close_if_coroutine(result)
         return Denied('Denied: permits() returned an awaitable, not an answer')
     return result
+
+
+async def permits(policy: Any, request: Any, context: Any, permission: str) -> Any:
+    """Await ``policy.permits`` if it is async; never allow on an awaitable."""
+    result = policy.permits(request, context, permission)
+    if is_awaitable(result):
+        result = await result
+    return as_answer(result)
 
 
 async def identity_async(request: Any) -> Any:
@@ -154,10 +155,6 @@ async def has_permission_async(
 
 
 def includeme(config: Configurator) -> None:
-    config.add_request_method(identity_async)
-    config.add_request_method(authenticated_userid_async)
-    config.add_request_method(is_authenticated_async)
-    config.add_request_method(has_permission_async)
     # After set_security_policy (PHASE2) and before views are derived.
     config.action(
         ('aiotao', 'wrap security policy'),

@@ -85,6 +85,17 @@ def _run_in_helper_thread(coroutine: Coroutine[Any, Any, T]) -> T:
     return outcome['result']  # type: ignore[no-any-return]
 
 
+async def to_thread(func: Callable[..., T], /, *args: Any) -> T:
+    """:func:`asyncio.to_thread` that lets ``func`` call back into this loop.
+
+    The worker thread runs in a copy of the current context, with
+    :data:`request_loop` set, so :func:`call_soon_from_thread` and
+    ``get_current_request()`` work there.
+    """
+    request_loop.set(asyncio.get_running_loop())
+    return await asyncio.to_thread(func, *args)
+
+
 def call_soon_from_thread(
     make_coroutine: Callable[[], Coroutine[Any, Any, T]], async_name: str
 ) -> T:

@@ -28,7 +28,7 @@ _stack: contextvars.ContextVar[tuple[Info, ...]] = contextvars.ContextVar(
 )
 
 
-class ContextLocalManager(threadlocal.ThreadLocalManager):
+class ContextLocalManager(threadlocal.ThreadLocalManager):  # type: ignore[misc]
     """A drop-in for :class:`pyramid.threadlocal.ThreadLocalManager`.
 
     Same methods, same results, but the stack belongs to the current
@@ -44,7 +44,7 @@ class ContextLocalManager(threadlocal.ThreadLocalManager):
         self.default = default  # type: ignore[assignment]
 
     def push(self, info: Info) -> None:
-        _stack.set(_stack.get() + (info,))
+        _stack.set((*_stack.get(), info))
 
     set = push  # Pyramid's backwards-compatible alias
 

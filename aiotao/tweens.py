@@ -26,10 +26,9 @@ An async tween looks like a sync one with ``async``/``await``::
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from pyramid.httpexceptions import HTTPNotFound
@@ -38,12 +37,12 @@ from pyramid.registry import Registry
 from pyramid.tweens import EXCVIEW
 
 from aiotao.mappers.detection import is_async_callable
-from aiotao.sync import call_soon_from_thread
+from aiotao.sync import call_soon_from_thread, to_thread
 from aiotao.view import invoke_exception_view_async
 
 log = logging.getLogger(__name__)
 
-AsyncHandler = Callable[[Any], Awaitable[Any]]
+AsyncHandler = Callable[[Any], Coroutine[Any, Any, Any]]
 
 
 def excview_tween_factory(handler: AsyncHandler, registry: Registry) -> AsyncHandler:
@@ -74,7 +73,7 @@ def adapt_sync_tween(
     sync_tween = factory(call_downstream, registry)
 
     async def adapted_tween(request: Any) -> Any:
-        return await asyncio.to_thread(sync_tween, request)
+        return await to_thread(sync_tween, request)
 
     adapted_tween.__name__ = f'adapted_{getattr(sync_tween, "__name__", "tween")}'
     log.info(

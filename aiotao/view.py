@@ -63,9 +63,7 @@ async def call_view(
     for view_callable in view_callables:
         if not secure:
             # a secured view keeps the unsecured one here
-            view_callable = getattr(
-                view_callable, '__call_permissive__', view_callable
-            )
+            view_callable = getattr(view_callable, '__call_permissive__', view_callable)
         try:
             response = view_callable(context, request)
             while is_awaitable(response):
@@ -185,20 +183,6 @@ def invoke_exception_view(
         lambda: invoke_exception_view_async(target, exc_info, secure, reraise),
         'request.invoke_exception_view_async()',
     )
-
-
-def invoke_exception_view_method(
-    self: Any,
-    exc_info: ExcInfo | None = None,
-    request: Any = None,
-    secure: bool = True,
-    reraise: bool = False,
-) -> Any:
-    """``request.invoke_exception_view_async``: same arguments as Pyramid's."""
-    if exc_info is None:
-        exc_info = sys.exc_info()  # type: ignore[assignment]
-    target = request if request is not None else self
-    return invoke_exception_view_async(target, exc_info, secure, reraise)
 
 
 def _on_loop_thread() -> bool:

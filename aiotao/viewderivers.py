@@ -24,7 +24,12 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.viewderivers import preserve_view_attrs
 
 from aiotao.awaitables import is_awaitable
-from aiotao.security import AsyncAwareSecurityPolicy, permits, unwrapped_policy
+from aiotao.security import (
+    AsyncAwareSecurityPolicy,
+    as_answer,
+    permits,
+    unwrapped_policy,
+)
 
 View = Callable[[Any, Any], Any]
 Deriver = Callable[[View, IViewDeriverInfo], View]
@@ -81,7 +86,10 @@ def secured_view(view: View, info: IViewDeriverInfo) -> View:
     """``permission=`` checked against a sync or async security policy."""
     view = pyramid_derivers.wraps_view(_secured_view)(view, info)
     # Pyramid's debug_authorization logging, unchanged.
-    return pyramid_derivers.wraps_view(pyramid_derivers._authdebug_view)(view, info)
+    logged: View = pyramid_derivers.wraps_view(pyramid_derivers._authdebug_view)(
+        view, info
+    )
+    return logged
 
 
 secured_view.options = ('permission',)  # type: ignore[attr-defined]
@@ -108,11 +116,9 @@ def _secured_view(view: View, info: IViewDeriverInfo) -> View:
         )
         return HTTPForbidden(msg, result=result)
 
-    async def check_then_call(
-        pending: Any, context: Any, request: Any
-    ) -> Any:
-        result = await pending
-        if is_awaitable(result) or not result:
+    async def check_then_call(pending: Any, context: Any, request: Any) -> Any:
+        result = as_answer(await pending)
+        if not result:
             raise forbidden(request, result)
         response = view(context, request)
         return await response if is_awaitable(response) else response

@@ -32,11 +32,10 @@ def is_async_callable(obj: Any) -> bool:
             continue
         if inspect.isroutine(obj) or inspect.isclass(obj):
             return False
-        # an instance: what runs is its __call__
-        call = getattr(type(obj), '__call__', None)
-        if call is None:
+        # an instance: what runs is its class's __call__
+        if not callable(obj):
             return False
-        obj = call
+        obj = type(obj).__call__
     return False
 
 

@@ -15,7 +15,6 @@ The names are aiopyramid's: migrating is a change of import path.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pyramid.exceptions import ConfigurationError
@@ -25,6 +24,7 @@ from pyramid.viewderivers import DefaultViewMapper
 from zope.interface import implementer, provider
 
 from aiotao.mappers.detection import is_coroutine_view
+from aiotao.sync import to_thread
 
 
 def _describe(view: Any, attr: str | None) -> str:
@@ -36,8 +36,8 @@ def run_in_thread(mapped_view: Any) -> Any:
     """Wrap a mapped sync view so that it runs in the loop's thread pool."""
 
     async def view_in_thread(context: Any, request: Any) -> Any:
-        # to_thread copies the context: get_current_request() works there
-        return await asyncio.to_thread(mapped_view, context, request)
+        # the context is copied: get_current_request() works there
+        return await to_thread(mapped_view, context, request)
 
     view_in_thread.__text__ = getattr(  # type: ignore[attr-defined]
         mapped_view, '__text__', object_description(mapped_view)
