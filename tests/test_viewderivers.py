@@ -1,0 +1,106 @@
+"""Pyramid's view options on async views: http_cache, decorator, wrapper, CSRF, renderers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pyramid.config import Configurator
+from pyramid.response import Response
+
+from aiotao import AsyncRouter
+from tests.conftest import send
+
+MakeRouter = Callable[[], AsyncRouter]
+
+
+async def test_http_cache_applies_to_async_view(
+    config: Configurator, make_router: MakeRouter
+) -> None:
+    async def cached(request: Any) -> str:
+        await asyncio.sleep(0)
+        return 'cached'
+
+    config.add_route('cached', '/cached')
+    config.add_view(cached, route_name='cached', renderer='string', http_cache=3600)
+    response = await send(make_router(), '/cached')
+    assert response.text == 'cached'
+    assert response.cache_control.max_age == 3600
+    assert response.expires is not None
+
+
+async def test_decorator_wraps_async_view(
+    config: Configurator, make_router: MakeRouter
+) -> None:
+    def add_header(view: Any) -> Any:
+        async def decorated(context: Any, request: Any) -> Any:
+            response = await view(context, request)
+            response.headers['X-Decorated'] = 'yes'
+            return response
+
+        return decorated
+
+    async def plain(request: Any) -> str:
+        return 'decorated body'
+
+    config.add_route('decorated', '/decorated')
+    config.add_view(
+        plain, route_name='decorated', renderer='string', decorator=add_header
+    )
+    response = await send(make_router(), '/decorated')
+    assert response.text == 'decorated body'
+    assert response.headers['X-Decorated'] == 'yes'
+
+
+async def test_wrapper_view_wraps_async_view(
+    config: Configurator, make_router: MakeRouter
+) -> None:
+    async def inner(request: Any) -> str:
+        await asyncio.sleep(0)
+        return 'inner'
+
+    async def outer(request: Any) -> Response:
+        await asyncio.sleep(0)
+        return Response(f'<outer>{request.wrapped_body.decode()}</outer>')
+
+    config.add_view(outer, name='outer')
+    config.add_route('wrapped', '/wrapped')
+    config.add_view(inner, route_name='wrapped', renderer='string', wrapper='outer')
+    response = await send(make_router(), '/wrapped')
+    assert response.text == '<outer>inner</outer>'
+
+
+async def test_require_csrf_rejects_post_without_token(
+    config: Configurator, make_router: MakeRouter
+) -> None:
+    from pyramid.session import SignedCookieSessionFactory
+
+    config.set_session_factory(SignedCookieSessionFactory('secret-for-tests'))
+
+    async def change(request: Any) -> str:
+        return 'changed'
+
+    config.add_route('change', '/change')
+    config.add_view(change, route_name='change', renderer='string', require_csrf=True)
+    router = make_router()
+    denied = await send(
+        router, '/change', method='POST', headers={'Origin': 'http://localhost'}
+    )
+    assert denied.status_int == 400
+    assert 'CSRF' in denied.text
+    # the safe method is not checked
+    assert (await send(router, '/change')).text == 'changed'
+
+
+async def test_view_returning_nothing_explains_the_fix(
+    config: Configurator, make_router: MakeRouter
+) -> None:
+    async def forgot(request: Any) -> None:
+        await asyncio.sleep(0)
+
+    config.add_route('forgot', '/forgot')
+    config.add_view(forgot, route_name='forgot')
+    with pytest.raises(ValueError, match='You may have forgotten to return a value'):
+        await send(make_router(), '/forgot')
