@@ -31,3 +31,6 @@ def include_async_pipeline(config: Configurator) -> None:
     config.set_view_mapper(CoroutineOrExecutorMapper)
     config.include('aiotao.security')
     config.set_execution_policy(async_execution_policy)
+    config.include('aiotao.websocket')
+    if (config.registry.settings or {}).get('mongo.uri'):
+        config.include('aiotao.mongo')

@@ -9,6 +9,9 @@ the ones that return awaitables, in registration order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from pyramid.registry import Registry
 from zope.interface import providedBy
 
@@ -29,7 +32,12 @@ async def notify(registry: Registry, *events: object) -> None:
     if not registry.has_listeners:
         return
     provided = [providedBy(event) for event in events]
-    for subscriber in registry.adapters.subscriptions(provided, None):
+    await call_subscribers(registry.adapters.subscriptions(provided, None), *events)
+
+
+async def call_subscribers(subscribers: Sequence[Any], *events: object) -> None:
+    """Call already-looked-up ``subscribers``, awaiting async ones, in order."""
+    for subscriber in subscribers:
         result = subscriber(*events)
         if is_awaitable(result):
             await result

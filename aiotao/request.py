@@ -68,6 +68,13 @@ class AsyncRequestMethods:
 
     invoke_exception_view = view.invoke_exception_view
 
+    @property
+    def websocket_groups(self) -> Any:
+        """The application's websocket groups: ``request.websocket_groups.broadcast(...)``."""
+        from aiotao.websocket.groups import get_groups
+
+        return get_groups(self.registry)
+
 
 class Request(AsyncRequestMethods, PyramidRequest):  # type: ignore[misc]
     """Pyramid's request with aiotao's async counterparts."""
@@ -83,3 +90,6 @@ ASYNC_METHOD_NAMES = (
     'invoke_exception_view_async',
     'invoke_exception_view',
 )
+
+#: Properties given to such requests as plain attributes, per request.
+ASYNC_PROPERTY_NAMES = ('websocket_groups',)

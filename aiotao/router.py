@@ -33,18 +33,27 @@ from pyramid.registry import Registry
 from pyramid.request import apply_request_extensions
 from pyramid.threadlocal import RequestContext
 from pyramid.traversal import DefaultRootFactory
-from zope.interface import implementer, providedBy
+from zope.interface import implementedBy, implementer, providedBy
 
 from aiotao.awaitables import is_awaitable
-from aiotao.events import notify
+from aiotao.events import call_subscribers
 from aiotao.interfaces import IAsyncRouter
-from aiotao.request import ASYNC_METHOD_NAMES, AsyncRequestMethods
+from aiotao.request import (
+    ASYNC_METHOD_NAMES,
+    ASYNC_PROPERTY_NAMES,
+    AsyncRequestMethods,
+)
 from aiotao.request import Request as AsyncRequest
 from aiotao.security import wrap_registered_policy
 from aiotao.sync import call_soon_from_thread
 from aiotao.traversal import AsyncResourceTreeTraverser
 from aiotao.tweens import build_tween_chain
 from aiotao.view import call_view
+
+_NEW_REQUEST = (implementedBy(NewRequest),)
+_BEFORE_TRAVERSAL = (implementedBy(BeforeTraversal),)
+_CONTEXT_FOUND = (implementedBy(ContextFound),)
+_NEW_RESPONSE = (implementedBy(NewResponse),)
 
 
 @implementer(IAsyncRouter)
@@ -111,8 +120,11 @@ class AsyncRouter:
         has_listeners = registry.has_listeners
         logger = self.logger
 
-        if has_listeners:
-            await notify(registry, NewRequest(request))
+        subscriptions = registry.adapters.subscriptions
+        # Looking subscribers up by event class first spares requests the
+        # event objects and coroutines when nothing listens to that event.
+        if has_listeners and (subscribers := subscriptions(_NEW_REQUEST, None)):
+            await call_subscribers(subscribers, NewRequest(request))
         root_factory = self.root_factory
         routes_mapper = self.routes_mapper
         if routes_mapper is not None:
@@ -142,8 +154,8 @@ class AsyncRouter:
                 )
                 root_factory = route.factory or self.root_factory
 
-        if has_listeners:
-            await notify(registry, BeforeTraversal(request))
+        if has_listeners and (subscribers := subscriptions(_BEFORE_TRAVERSAL, None)):
+            await call_subscribers(subscribers, BeforeTraversal(request))
 
         root = root_factory(request)
         if is_awaitable(root):
@@ -160,8 +172,8 @@ class AsyncRouter:
         context = tdict['context']
         view_name = tdict['view_name']
 
-        if has_listeners:
-            await notify(registry, ContextFound(request))
+        if has_listeners and (subscribers := subscriptions(_CONTEXT_FOUND, None)):
+            await call_subscribers(subscribers, ContextFound(request))
 
         response = await call_view(
             registry, request, context, providedBy(context), view_name
@@ -203,6 +215,8 @@ class AsyncRouter:
             for name in ASYNC_METHOD_NAMES:
                 method = getattr(AsyncRequestMethods, name)
                 setattr(request, name, method.__get__(request))
+            for name in ASYNC_PROPERTY_NAMES:
+                setattr(request, name, getattr(AsyncRequestMethods, name).fget(request))
         extensions = self.request_extensions
         if extensions is not None:
             apply_request_extensions(request, extensions=extensions)
@@ -233,8 +247,10 @@ class AsyncRouter:
                 result = callbacks.popleft()(request, response)
                 if is_awaitable(result):
                     await result
-            if registry.has_listeners:
-                await notify(registry, NewResponse(request, response))
+            if registry.has_listeners and (
+                subscribers := registry.adapters.subscriptions(_NEW_RESPONSE, None)
+            ):
+                await call_subscribers(subscribers, NewResponse(request, response))
             return response
         finally:
             await self.finish_request(request)

@@ -9,11 +9,13 @@ from aiotao.mappers.http import (
     CoroutineOrExecutorMapper,
     ExecutorMapper,
 )
+from aiotao.mappers.websocket import WebsocketMapper
 
 __all__ = [
     'CoroutineMapper',
     'CoroutineOrExecutorMapper',
     'ExecutorMapper',
+    'WebsocketMapper',
     'is_async_callable',
     'is_coroutine_view',
 ]

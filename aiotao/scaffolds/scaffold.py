@@ -61,7 +61,8 @@ class Scaffold:
 
     Subclasses set :attr:`summary` and :attr:`template_dir`; a scaffold that
     ``extends`` another lays that one's files down first and its own over
-    them.
+    them, and its ``_tmpl`` files may ``{% extends "base/NAME_tmpl" %}`` to
+    fill the blocks of the base scaffold's file of that name.
     """
 
     summary: ClassVar[str] = ''
@@ -103,12 +104,21 @@ class Scaffold:
         if not planned.rendered:
             return planned.source.read_bytes()
         environment = jinja2.Environment(
+            loader=self._base_loader(),
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             autoescape=False,  # source files, not HTML
         )
         template = environment.from_string(planned.source.read_text('utf-8'))
         return template.render(self.template_vars(names)).encode('utf-8')
+
+    def _base_loader(self) -> jinja2.BaseLoader:
+        # A layered scaffold's template may {% extends "base/README.rst_tmpl" %}
+        # and fill in the blocks of the scaffold it extends.
+        base_dirs = self.extends(self.name).template_dirs() if self.extends else []
+        return jinja2.PrefixLoader(
+            {'base': jinja2.FileSystemLoader([str(d) for d in reversed(base_dirs)])}
+        )
 
 
 def _substitute_names(part: str, names: ProjectNames) -> str:

@@ -1,0 +1,54 @@
+"""Websocket views for Pyramid, served by aiotao's worker or any ASGI server.
+
+::
+
+    from aiotao.mappers import WebsocketMapper
+
+    @view_config(route_name='echo', mapper=WebsocketMapper)
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+The modules, by concern:
+
+* :mod:`~aiotao.websocket.connection`: the connection a view gets (``ws``);
+* :mod:`~aiotao.websocket.groups`: groups and broadcast;
+* :mod:`~aiotao.websocket.handshake`: upgrade detection, origin check;
+* :mod:`~aiotao.websocket.limits`: message size, pings, slow clients;
+* :mod:`~aiotao.websocket.exceptions`: what can go wrong;
+* :mod:`~aiotao.websocket.connections`: every open connection, closed on
+  shutdown;
+* :mod:`~aiotao.websocket.transport`: the contract with servers, and its
+  implementations :mod:`~aiotao.websocket.aiohttp_transport` and
+  :mod:`~aiotao.websocket.asgi_transport`;
+* :mod:`~aiotao.websocket.config`: the settings, and
+  ``config.include('aiotao.websocket')``.
+
+The view mapper is :class:`aiotao.mappers.WebsocketMapper`.
+"""
+
+from aiotao.websocket.config import includeme
+from aiotao.websocket.connection import State, WebsocketConnection
+from aiotao.websocket.exceptions import (
+    ConcurrencyError,
+    ConnectionClosed,
+    InvalidJSON,
+    InvalidState,
+    WebsocketError,
+)
+from aiotao.websocket.groups import broadcast, get_groups
+from aiotao.websocket.transport import TRANSPORT_ENVIRON_KEY
+
+__all__ = [
+    'TRANSPORT_ENVIRON_KEY',
+    'ConcurrencyError',
+    'ConnectionClosed',
+    'InvalidJSON',
+    'InvalidState',
+    'State',
+    'WebsocketConnection',
+    'WebsocketError',
+    'broadcast',
+    'get_groups',
+    'includeme',
+]

@@ -4,49 +4,112 @@ A server that can upgrade connections (aiotao's gunicorn worker, the ASGI
 adapter) puts a :class:`WebsocketTransport` into the WSGI environ of an
 upgrade request under :data:`TRANSPORT_ENVIRON_KEY` and runs the request
 through the normal pipeline (tweens, route and view predicates, security,
-origin check).  The websocket view mapper accepts the upgrade only once all of
-that passed; if the pipeline answered with an HTTP response instead (403,
-404, 400), ``transport.accepted`` is still false and the server sends that
-response, rejecting the handshake.
+origin check).  The websocket view mapper accepts the upgrade only once all
+of that passed, and runs the whole websocket session inside the view call.
+Then the server looks at the transport:
+
+* ``transport.accepted`` is true: the session took place and is over; the
+  server finishes the connection (aiohttp: return
+  :attr:`~aiotao.websocket.aiohttp_transport.AiohttpWebsocketTransport.response`
+  from the handler);
+* otherwise the pipeline answered with an HTTP response (403, 404, 426...)
+  and the server sends it, rejecting the handshake (ASGI:
+  :meth:`~aiotao.websocket.asgi_transport.AsgiWebsocketTransport.reject`).
+
+In an aiohttp handler::
+
+    transport = AiohttpWebsocketTransport(request)
+    environ[TRANSPORT_ENVIRON_KEY] = transport
+    response = await router.handle(environ)
+    if transport.accepted:
+        return transport.response
+    return to_aiohttp_response(response)
 
 Frame parsing is never done here: each transport wraps its server's own
-websocket implementation.
+websocket implementation.  The transport is the low level: applications use
+:class:`~aiotao.websocket.connection.WebsocketConnection`, which adds the
+state machine, the send queue, limits and groups on top of it.
 """
 
 from __future__ import annotations
 
 import abc
 
+from aiotao.websocket.limits import DEFAULT_LIMITS, Limits
+
+__all__ = ['TRANSPORT_ENVIRON_KEY', 'Message', 'WebsocketTransport']
+
 #: Where servers put the transport in the environ.
 TRANSPORT_ENVIRON_KEY = 'aiotao.websocket.transport'
 
-#: One received message: text or binary; ``None`` once the connection closed.
+#: One message: text or binary.
 Message = str | bytes
 
 
 class WebsocketTransport(abc.ABC):
-    """Server side of one websocket upgrade.  Implemented once per server."""
+    """Server side of one websocket upgrade.  Implemented once per server.
+
+    One task at a time calls :meth:`receive`, one at a time :meth:`send`
+    (the connection object guarantees both); :meth:`close` may come from
+    any task, also while the others wait.
+    """
 
     #: True once :meth:`accept` completed the handshake.
     accepted: bool = False
 
     @abc.abstractmethod
-    async def accept(self, subprotocol: str | None = None) -> None:
-        """Complete the opening handshake."""
+    async def accept(
+        self, subprotocol: str | None = None, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
+        """Complete the opening handshake, enforcing ``limits`` from now on.
+
+        Raises :exc:`~aiotao.websocket.exceptions.HandshakeError` for a
+        malformed handshake, and
+        :exc:`~aiotao.websocket.exceptions.ConnectionClosed` if the client
+        left before it completed.
+        """
 
     @abc.abstractmethod
     async def receive(self) -> Message | None:
-        """The next message, or ``None`` once the connection is closed."""
+        """The next message, or ``None`` once the connection is closed.
+
+        A message bigger than ``limits.max_message_size`` closes the
+        connection with 1009 and gives ``None``.  Must be safe to cancel
+        (no message is lost when the waiting task is cancelled).
+        """
 
     @abc.abstractmethod
     async def send(self, data: Message) -> None:
-        """Send one message."""
+        """Send one message.
+
+        May wait while the socket's buffers are full (flow control); raises
+        :exc:`~aiotao.websocket.exceptions.ConnectionClosed` once the
+        connection is gone.
+        """
 
     @abc.abstractmethod
     async def close(self, code: int = 1000, reason: str = '') -> None:
-        """Start (or finish) the closing handshake; safe to call twice."""
+        """Start (or finish) the closing handshake; safe to call twice.
+
+        Waits at most ``limits.close_timeout`` for the client, then gives
+        up on it; never raises for a connection that is already gone.
+        """
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Drop the network connection now, without a closing handshake.
+
+        For a client that stopped reading: a close frame would wait behind
+        everything it did not read.  A no-op where the server offers no way
+        to do it (ASGI).
+        """
 
     @property
     @abc.abstractmethod
     def close_code(self) -> int | None:
-        """The close code once closed, else ``None``."""
+        """The close code once closed (the first close frame's), else ``None``."""
+
+    @property
+    @abc.abstractmethod
+    def close_reason(self) -> str:
+        """The close reason once closed, else ``''``."""

@@ -1,0 +1,43 @@
+"""A small demo application: what ``gunicorn --paste development.ini`` serves.
+
+Routes: ``/`` (a Jinja2 page with links), ``/hello`` (text), ``/json``,
+``/sleep?seconds=0.1`` (an ``async def`` view that awaits), ``/page`` (a
+Jinja2 page rendering a 20-item loop) and ``/echo`` (a websocket echo).  The benchmarks in ``bench/`` use the same
+endpoints.
+
+It is a PasteDeploy app factory, declared in aiotao's entry points::
+
+    [app:main]
+    use = egg:aiotao
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.config import Configurator
+
+from aiotao.demo import views
+from aiotao.mappers import WebsocketMapper
+
+
+def main(global_config: dict[str, Any], **settings: Any) -> Any:
+    """Build the demo application (a PasteDeploy ``app_factory``)."""
+    config = Configurator(settings=settings)
+    config.include('aiotao')
+    config.include('aiotao.websocket')
+    config.include('pyramid_jinja2')
+    templates = 'aiotao.demo:templates/'
+    config.add_route('home', '/')
+    config.add_view(views.home, route_name='home', renderer=templates + 'home.jinja2')
+    config.add_route('hello', '/hello')
+    config.add_view(views.hello, route_name='hello', renderer='string')
+    config.add_route('json', '/json')
+    config.add_view(views.json, route_name='json', renderer='json')
+    config.add_route('sleep', '/sleep')
+    config.add_view(views.sleep, route_name='sleep', renderer='json')
+    config.add_route('page', '/page')
+    config.add_view(views.page, route_name='page', renderer=templates + 'page.jinja2')
+    config.add_route('echo', '/echo')
+    config.add_view(views.echo, route_name='echo', mapper=WebsocketMapper)
+    return config.make_wsgi_app()

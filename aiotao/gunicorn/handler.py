@@ -1,0 +1,290 @@
+"""The bridge between aiohttp's low-level server and the application.
+
+:class:`AiohttpHandler` is the ``handler`` of an ``aiohttp.web.Server``: it
+turns each aiohttp request into a WSGI environ (:mod:`aiotao.serving`),
+awaits the application and streams its response back.  It moves bytes and
+nothing else, so it serves the same way under gunicorn or in a test::
+
+    handler = AiohttpHandler(served_application(wsgi_app), ServingSettings())
+    server = aiohttp.web.Server(handler, handler_cancellation=True)
+    await loop.create_server(server, '127.0.0.1', 8080)
+
+Websocket upgrades go through the normal pipeline with an
+``AiohttpWebsocketTransport`` in the environ (see
+:mod:`aiotao.websocket.transport`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import StreamReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from multidict import CIMultiDict
+
+from aiotao.serving.application import (
+    ErrorLog,
+    PyramidApplication,
+    ServedApplication,
+    prepare_response,
+    respond,
+)
+from aiotao.serving.body import (
+    RequestBody,
+    check_length,
+    declared_length,
+    empty_body,
+    read_body,
+)
+from aiotao.serving.environ import RequestHead, build_environ, split_target
+from aiotao.serving.errors import (
+    BadRequest,
+    BodyTimeout,
+    ClientError,
+    error_response,
+    internal_error_response,
+)
+from aiotao.serving.responses import Environ, WSGIResponse
+from aiotao.serving.settings import ServingSettings
+from aiotao.serving.streaming import BodyStream, may_have_body
+from aiotao.serving.websockets import is_websocket_upgrade, transport_class
+
+log = logging.getLogger(__name__)
+
+#: ``access_log(status, sent_bytes, response_headers, request, environ, seconds)``
+AccessLog = Callable[
+    [int, int, list[tuple[str, str]], web.BaseRequest, Environ, float], None
+]
+
+_CONTINUE = b'HTTP/1.1 100 Continue\r\n\r\n'
+
+
+def request_head(request: web.BaseRequest) -> RequestHead:
+    """What aiohttp parsed, as a :class:`RequestHead` (raw bytes kept)."""
+    # aiohttp decoded the target as UTF-8 with surrogateescape: undo it
+    target = request.raw_path.encode('utf-8', 'surrogateescape')
+    raw_path, query = split_target(target)
+    transport = request.transport
+    peer = transport.get_extra_info('peername') if transport else None
+    sock = transport.get_extra_info('sockname') if transport else None
+    version = request.version
+    return RequestHead(
+        method=request.method,
+        raw_path=raw_path,
+        query_string=query,
+        headers=request.raw_headers,
+        http_version=f'{version.major}.{version.minor}',
+        scheme=request.scheme,
+        client=(peer[0], peer[1]) if isinstance(peer, tuple) else None,
+        server=(sock[0], sock[1]) if isinstance(sock, tuple) else None,
+    )
+
+
+class AiohttpHandler:
+    """Serve one aiohttp request with the application."""
+
+    def __init__(
+        self,
+        app: ServedApplication,
+        settings: ServingSettings,
+        *,
+        error_log: ErrorLog = log,
+        access_log: AccessLog | None = None,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.error_log = error_log
+        self.access_log = access_log
+        #: The requests being served now (their tasks), for shutdown.
+        self.in_flight: set[asyncio.Task[Any]] = set()
+        self.websocket_transport: Any = (
+            transport_class(
+                'aiotao.websocket.aiohttp_transport', 'AiohttpWebsocketTransport'
+            )
+            if isinstance(app, PyramidApplication)
+            else None
+        )
+
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        task = asyncio.current_task()
+        assert task is not None
+        self.in_flight.add(task)
+        try:
+            return await self._serve(request)
+        finally:
+            self.in_flight.discard(task)
+
+    def cancel_in_flight(self) -> None:
+        """Cancel every request being served (shutdown)."""
+        for task in self.in_flight:
+            task.cancel()
+
+    async def _serve(self, request: web.BaseRequest) -> web.StreamResponse:
+        started = time.monotonic()
+        head = request_head(request)
+        try:
+            body = await self._read_body(request)
+            environ = build_environ(head, body, self.settings)
+        except ClientError as exc:
+            environ = _refused_environ(head)
+            return await self._send(request, environ, error_response(exc), started)
+        except ConnectionError:
+            # the client left while sending its body: no one to answer, and
+            # aiohttp drops the connection quietly when this is written
+            return web.Response(status=400)
+        if self.websocket_transport is not None and is_websocket_upgrade(
+            request.raw_headers
+        ):
+            return await self._websocket(request, environ, started)
+        response = await respond(self.app, environ, self.error_log)
+        return await self._send(request, environ, response, started)
+
+    async def _read_body(self, request: web.BaseRequest) -> RequestBody:
+        limit = self.settings.max_body_size
+        length = declared_length(request.raw_headers)
+        check_length(length, limit)
+        if length == 0 or not request.body_exists:
+            return empty_body()
+        if (
+            request.version >= (1, 1)
+            and request.headers.get('Expect', '').lower() == '100-continue'
+        ):
+            # the client waits for this before sending the body it announced
+            await request.writer.write(_CONTINUE)
+            request.writer.output_size = 0
+        chunks = _arriving(request.content, self.settings.body_timeout)
+        try:
+            return await read_body(chunks, limit)
+        except (web.RequestPayloadError, HttpProcessingError) as exc:
+            # framing broken after the headers, e.g. a bad chunk size
+            raise BadRequest(f'The request body is malformed: {exc}') from None
+
+    async def _send(
+        self,
+        request: web.BaseRequest,
+        environ: Environ,
+        response: WSGIResponse,
+        started: float,
+    ) -> web.StreamResponse:
+        start = response.start
+        send_body = may_have_body(request.method, start.status)
+        if isinstance(response.body, list | tuple):
+            # in memory already (WebOb's usual body): aiohttp writes head and
+            # body in one go
+            reply: web.StreamResponse = web.Response(
+                status=start.status,
+                reason=start.reason or None,
+                headers=CIMultiDict(start.headers),
+                body=b''.join([*response.prefix, *response.body])
+                if send_body
+                else None,
+            )
+        else:
+            reply = await self._stream(request, response, send_body)
+        if start.close_connection:
+            reply.force_close()
+        if self.access_log is not None:
+            sent = reply.content_length if reply.body_length == 0 else reply.body_length
+            self.access_log(
+                start.status,
+                (sent or 0) if send_body else 0,
+                start.headers,
+                request,
+                environ,
+                time.monotonic() - started,
+            )
+        return reply
+
+    async def _stream(
+        self, request: web.BaseRequest, response: WSGIResponse, send_body: bool
+    ) -> web.StreamResponse:
+        """Send a body chunk by chunk as the application produces it."""
+        start = response.start
+        stream = BodyStream(response, send_body=send_body)
+        reply = web.StreamResponse(
+            status=start.status,
+            reason=start.reason or None,
+            headers=CIMultiDict(start.headers),
+        )
+        try:
+            await reply.prepare(request)
+            # each chunk goes out as soon as it is made: the next may be late
+            async for chunk in stream:
+                await reply.write(chunk)
+            await reply.write_eof()
+        except ConnectionError:
+            # the client went away; aiohttp notices and closes quietly
+            pass
+        finally:
+            await stream.aclose()
+        return reply
+
+    async def _websocket(
+        self, request: web.BaseRequest, environ: Environ, started: float
+    ) -> web.StreamResponse:
+        """Run the handshake (and, once accepted, the session) through the app."""
+        from aiotao.websocket.transport import TRANSPORT_ENVIRON_KEY
+
+        assert isinstance(self.app, PyramidApplication)
+        transport = self.websocket_transport(request)
+        environ[TRANSPORT_ENVIRON_KEY] = transport
+        try:
+            response = await self.app.router.handle(environ)
+        except Exception:
+            self.error_log.exception(
+                'Error handling websocket request %s', environ['RAW_URI']
+            )
+            if transport.accepted:
+                return transport.response  # type: ignore[no-any-return]
+            rejection = internal_error_response()
+        else:
+            if transport.accepted:
+                return transport.response  # type: ignore[no-any-return]
+            rejection = prepare_response(response, environ, self.error_log)
+        finally:
+            # a session ends when its client leaves, often by cancellation
+            if transport.accepted and self.access_log is not None:
+                seconds = time.monotonic() - started
+                self.access_log(101, 0, [], request, environ, seconds)
+        # the pipeline answered with HTTP: the handshake is refused
+        return await self._send(request, environ, rejection, started)
+
+
+async def _arriving(content: StreamReader, timeout: float) -> AsyncIterator[bytes]:
+    """The body's chunks as they arrive; :class:`BodyTimeout` if they stop.
+
+    Besides slow clients, this bounds a body whose framing broke after its
+    first chunk: aiohttp's C parser then stops feeding the request without
+    telling it.
+    """
+    while True:
+        try:
+            async with asyncio.timeout(timeout):
+                chunk = await content.readany()
+        except TimeoutError:
+            raise BodyTimeout(
+                f'The request body stopped arriving for {timeout:g} seconds '
+                f'(setting aiotao.body_timeout).'
+            ) from None
+        if not chunk:
+            return
+        yield chunk
+
+
+def _refused_environ(head: RequestHead) -> Environ:
+    """Enough of an environ to log a request refused before it was built."""
+    query = head.query_string.decode('latin-1')
+    environ: Environ = {
+        'REQUEST_METHOD': head.method,
+        'RAW_URI': head.raw_path.decode('latin-1') + ('?' + query if query else ''),
+        'PATH_INFO': head.raw_path.decode('latin-1'),
+        'QUERY_STRING': query,
+        'SERVER_PROTOCOL': f'HTTP/{head.http_version}',
+    }
+    if head.client:
+        environ['REMOTE_ADDR'] = head.client[0]
+    return environ

@@ -1,0 +1,123 @@
+"""Serving settings, read from the application's ini like any Pyramid setting.
+
+=============================  ==========  ===================================
+setting                        default     meaning
+=============================  ==========  ===================================
+``aiotao.max_body_size``       10485760    request body limit in bytes (413)
+``aiotao.script_name``         (empty)     mount point, stripped from paths
+``aiotao.forwarded_allow_ips`` see below   proxies whose X-Forwarded-* count
+``aiotao.thread_pool_size``    32          threads for sync views and bodies
+``aiotao.cancel_on_disconnect`` true       cancel a view when its client goes
+``aiotao.body_timeout``        30          seconds a request body may stall (408)
+=============================  ==========  ===================================
+
+``aiotao.forwarded_allow_ips`` defaults to the ``FORWARDED_ALLOW_IPS``
+environment variable, else ``127.0.0.1,::1``, as in gunicorn.  Under
+aiotao's gunicorn worker, gunicorn's own ``forwarded_allow_ips`` setting is
+used instead, so that there is one place to set it.
+
+>>> settings = ServingSettings.from_settings({'aiotao.max_body_size': '1024'})
+>>> settings.max_body_size, settings.thread_pool_size
+(1024, 32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiotao.serving.proxies import TrustedProxies, default_forwarded_allow_ips
+
+DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
+DEFAULT_THREAD_POOL_SIZE = 32
+DEFAULT_BODY_TIMEOUT = 30
+
+_TRUE = {'true', 'yes', 'on', '1', 't', 'y'}
+_FALSE = {'false', 'no', 'off', '0', 'f', 'n'}
+
+
+class SettingError(ValueError):
+    """A serving setting has a value that cannot be used."""
+
+
+def _default_proxies() -> TrustedProxies:
+    return TrustedProxies.parse(default_forwarded_allow_ips())
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """How a server converts requests for the application."""
+
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    script_name: str = ''
+    trusted_proxies: TrustedProxies = field(default_factory=_default_proxies)
+    thread_pool_size: int = DEFAULT_THREAD_POOL_SIZE
+    cancel_on_disconnect: bool = True
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+
+    @classmethod
+    def from_settings(
+        cls, settings: Mapping[str, Any] | None, **overrides: Any
+    ) -> ServingSettings:
+        """Read ``aiotao.*`` serving settings; ``overrides`` win over them."""
+        settings = settings or {}
+        values: dict[str, Any] = {
+            'max_body_size': _positive_int(
+                settings, 'aiotao.max_body_size', DEFAULT_MAX_BODY_SIZE
+            ),
+            'script_name': _script_name(settings.get('aiotao.script_name') or ''),
+            'thread_pool_size': _positive_int(
+                settings, 'aiotao.thread_pool_size', DEFAULT_THREAD_POOL_SIZE
+            ),
+            'cancel_on_disconnect': _boolean(
+                settings, 'aiotao.cancel_on_disconnect', True
+            ),
+            'body_timeout': _positive_int(
+                settings, 'aiotao.body_timeout', DEFAULT_BODY_TIMEOUT
+            ),
+        }
+        proxies = settings.get('aiotao.forwarded_allow_ips')
+        if proxies is not None:
+            try:
+                values['trusted_proxies'] = TrustedProxies.parse(proxies)
+            except ValueError as exc:
+                raise SettingError(f'aiotao.forwarded_allow_ips: {exc}') from None
+        values.update(overrides)
+        return cls(**values)
+
+
+def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
+    raw = settings.get(name)
+    if raw is None or raw == '':
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = 0
+    if value <= 0:
+        raise SettingError(
+            f'{name} must be a positive whole number, got {raw!r} '
+            f'(the default is {default})'
+        )
+    return value
+
+
+def _boolean(settings: Mapping[str, Any], name: str, default: bool) -> bool:
+    raw = settings.get(name)
+    if raw is None or isinstance(raw, bool):
+        return default if raw is None else raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingError(f'{name} must be true or false, got {raw!r}')
+
+
+def _script_name(value: str) -> str:
+    """Normalise a mount point: one leading slash, no trailing slash."""
+    value = value.strip().rstrip('/')
+    if value and not value.startswith('/'):
+        value = '/' + value
+    return value

@@ -1,0 +1,196 @@
+"""Websocket transport for servers built on aiohttp (aiotao's gunicorn worker).
+
+aiohttp's :class:`~aiohttp.web.WebSocketResponse` does the protocol: frame
+parsing, masking, fragmentation, permessage-deflate, answering pings, the
+heartbeat and the closing handshake.  This module only maps it onto
+:class:`~aiotao.websocket.transport.WebsocketTransport`::
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        transport = AiohttpWebsocketTransport(request)
+        environ[TRANSPORT_ENVIRON_KEY] = transport
+        response = await router.handle(environ)
+        if transport.accepted:
+            return transport.response      # the finished WebSocketResponse
+        return to_aiohttp_response(response)  # the refused handshake
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from aiotao.websocket.exceptions import ConnectionClosed, HandshakeError, InvalidState
+from aiotao.websocket.handshake import handshake_problem
+from aiotao.websocket.limits import DEFAULT_LIMITS, Limits, exceeds
+from aiotao.websocket.transport import Message, WebsocketTransport
+
+__all__ = ['AiohttpWebsocketTransport']
+
+_ABNORMAL = 1006
+_TOO_BIG = 1009
+
+# aiohttp waits ping_interval / 2 for a pong and has no parameter for it.
+# The attribute below is where it keeps that delay (aiohttp 3.9 to 3.14);
+# when it is missing, aiohttp's own delay applies.
+_PONG_DELAY_ATTRIBUTE = '_pong_heartbeat'
+# "No timeout" for pongs, in the seconds aiohttp's timer expects.
+_FOREVER = 365 * 24 * 3600.0
+
+
+class AiohttpWebsocketTransport(WebsocketTransport):
+    """The websocket side of one aiohttp request."""
+
+    def __init__(self, request: web.BaseRequest) -> None:
+        self.request = request
+        self._response: web.WebSocketResponse | None = None
+        self._limits = DEFAULT_LIMITS
+        self._receive_ended = False
+        self._close_started = False
+        self._close_code: int | None = None
+        self._close_reason = ''
+
+    @property
+    def response(self) -> web.WebSocketResponse:
+        """The prepared ``WebSocketResponse``, for the aiohttp handler to return."""
+        if self._response is None:
+            raise InvalidState(
+                'the websocket handshake was not accepted: check '
+                'transport.accepted and send the HTTP response the pipeline '
+                'returned instead'
+            )
+        return self._response
+
+    async def accept(
+        self, subprotocol: str | None = None, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
+        if self._response is not None:
+            raise InvalidState('the websocket handshake was already accepted')
+        problem = handshake_problem(_environ_view(self.request))
+        if problem is not None:
+            raise HandshakeError(problem)
+        response = web.WebSocketResponse(
+            # aiohttp refuses a message of exactly max_msg_size bytes (it
+            # checks >=); aiotao's limit is inclusive, and receive() below
+            # enforces it exactly.
+            max_msg_size=limits.max_message_size + 1,
+            heartbeat=limits.ping_interval,
+            autoping=True,
+            timeout=limits.close_timeout,
+            protocols=(subprotocol,) if subprotocol else (),
+        )
+        if limits.ping_interval is not None and hasattr(
+            response, _PONG_DELAY_ATTRIBUTE
+        ):
+            pong_delay = limits.ping_timeout or _FOREVER
+            setattr(response, _PONG_DELAY_ATTRIBUTE, pong_delay)
+        if not response.can_prepare(self.request).ok:
+            raise HandshakeError('invalid websocket handshake')
+        try:
+            await response.prepare(self.request)
+        except ConnectionError:
+            raise ConnectionClosed(
+                _ABNORMAL, 'the client left during the handshake'
+            ) from None
+        self._limits = limits
+        self._response = response
+        self.accepted = True
+
+    async def receive(self) -> Message | None:
+        response = self.response
+        if self._receive_ended:
+            return None
+        message = await response.receive()
+        kind = message.type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            data: Message = message.data
+            if exceeds(data, self._limits.max_message_size):
+                await self.close(_TOO_BIG, 'message too big')
+                self._receive_ended = True
+                return None
+            return data
+        # CLOSE (the client closed), CLOSING (close() was called in another
+        # task), CLOSED or ERROR (protocol error, message too big, lost
+        # connection, no pong): the connection is over either way.
+        self._receive_ended = True
+        if kind is WSMsgType.CLOSE:
+            self._record(message.data, message.extra or '')
+        elif kind is WSMsgType.ERROR:
+            # a protocol error carries the code aiohttp sent (1002, 1009...);
+            # response.close_code may say 1006 once the socket is gone
+            code = getattr(message.data, 'code', None)
+            if not isinstance(code, int):
+                code = response.close_code or _ABNORMAL
+            self._record(code, 'message too big' if code == _TOO_BIG else '')
+        else:
+            self._record(response.close_code or _ABNORMAL, '')
+        return None
+
+    async def send(self, data: Message) -> None:
+        response = self.response
+        if self._close_started or response.closed:
+            raise ConnectionClosed(self._close_code or _ABNORMAL, self._close_reason)
+        try:
+            if isinstance(data, str):
+                await response.send_str(data)
+            else:
+                await response.send_bytes(data)
+        except ConnectionError:
+            # the peer went away under us (reset, or the transport closed)
+            self._record(_ABNORMAL, 'connection lost')
+            raise ConnectionClosed(
+                self._close_code or _ABNORMAL, self._close_reason
+            ) from None
+
+    async def close(self, code: int = 1000, reason: str = '') -> None:
+        response = self._response
+        if response is None or self._close_started:
+            return
+        self._close_started = True
+        self._record(code, reason)
+        try:
+            async with asyncio.timeout(self._limits.close_timeout):
+                # drain=False: a client that stopped reading must not hold
+                # the close frame back; aiohttp still waits (timeout) for
+                # the client's close reply.
+                await response.close(
+                    code=code, message=reason.encode('utf-8'), drain=False
+                )
+        except TimeoutError:
+            self.abort()
+            return
+        # aiohttp closed the socket gracefully, which keeps it (and the
+        # unsent bytes) as long as the client does not read: not forever.
+        asyncio.get_running_loop().call_later(self._limits.close_timeout, self.abort)
+
+    def abort(self) -> None:
+        transport = self.request.transport
+        if transport is not None:
+            transport.abort()
+
+    @property
+    def close_code(self) -> int | None:
+        return self._close_code
+
+    @property
+    def close_reason(self) -> str:
+        return self._close_reason
+
+    def _record(self, code: int, reason: str) -> None:
+        # the first close frame decides; later ones only acknowledge it
+        if self._close_code is None:
+            self._close_code = int(code)
+            self._close_reason = reason
+
+
+def _environ_view(request: web.BaseRequest) -> dict[str, Any]:
+    """The headers :func:`handshake_problem` reads, named as in a WSGI environ."""
+    headers = request.headers
+    return {
+        'REQUEST_METHOD': request.method,
+        'HTTP_UPGRADE': headers.get('Upgrade', ''),
+        'HTTP_CONNECTION': headers.get('Connection', ''),
+        'HTTP_SEC_WEBSOCKET_VERSION': headers.get('Sec-WebSocket-Version', ''),
+        'HTTP_SEC_WEBSOCKET_KEY': headers.get('Sec-WebSocket-Key', ''),
+    }

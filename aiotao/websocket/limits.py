@@ -1,0 +1,216 @@
+"""How much a websocket connection may cost the server, from the settings.
+
+Every limit has a default that is safe on the open internet and a setting in
+the ini to change it::
+
+    [app:main]
+    aiotao.websocket.max_message_size = 1048576   # bytes; bigger -> close 1009
+    aiotao.websocket.ping_interval = 20           # seconds; 0 disables pings
+    aiotao.websocket.ping_timeout = 20            # seconds to wait for the pong
+    aiotao.websocket.max_queue = 32               # messages waiting for a slow client
+    aiotao.websocket.send_timeout = 10            # seconds ws.send() waits for one
+    aiotao.websocket.close_timeout = 10           # seconds to wait for the close reply
+
+A bad value is a :class:`~pyramid.exceptions.ConfigurationError` that names
+the setting, raised when the application starts (with
+``config.include('aiotao.websocket')``) or at the first websocket request.
+
+Where each limit is enforced:
+
+* ``max_message_size``: by aiohttp's frame reader under aiotao's worker
+  (before the message is in memory); under ASGI the server reads the
+  message (up to its own limit, uvicorn's ``--ws-max-size``) and aiotao then
+  closes with 1009.  Either way ``recv()`` returns ``None`` and
+  ``ws.close_code`` is 1009.
+* ``ping_interval``/``ping_timeout``: aiohttp's heartbeat under aiotao's
+  worker.  ASGI servers ping on their own schedule (uvicorn's
+  ``--ws-ping-interval``/``--ws-ping-timeout``): ASGI has no message for it.
+* ``max_queue`` and ``send_timeout``: by the connection itself (see
+  :mod:`aiotao.websocket.connection`), the same under every server.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pyramid.exceptions import ConfigurationError
+
+__all__ = [
+    'DEFAULT_LIMITS',
+    'SETTINGS_PREFIX',
+    'Limits',
+    'exceeds',
+    'limits_from_settings',
+]
+
+SETTINGS_PREFIX = 'aiotao.websocket.'
+
+T = TypeVar('T')
+
+#: Values that switch an optional limit (the pings) off.
+_OFF = {'', '0', 'none', 'off', 'false', 'no'}
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits of one websocket connection.
+
+    >>> Limits().max_message_size
+    1048576
+    >>> Limits(max_queue=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: max_queue must be at least 1, not 0
+    """
+
+    #: Largest message accepted from the client, in bytes.
+    max_message_size: int = 1024 * 1024
+    #: Seconds between pings to the client; ``None``: no pings.
+    ping_interval: float | None = 20.0
+    #: Seconds to wait for the pong before the connection counts as dead.
+    ping_timeout: float | None = 20.0
+    #: Messages that may wait for a client that reads slower than the
+    #: server sends; one more and the client is dropped.
+    max_queue: int = 32
+    #: Seconds ``ws.send()`` waits for its message to reach the socket
+    #: before the client is dropped as too slow.
+    send_timeout: float = 10.0
+    #: Seconds to wait for the client's reply to a close frame.
+    close_timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.max_message_size < 1:
+            raise ValueError(
+                f'max_message_size must be at least 1, not {self.max_message_size}'
+            )
+        if self.max_queue < 1:
+            raise ValueError(f'max_queue must be at least 1, not {self.max_queue}')
+        for name in ('send_timeout', 'close_timeout'):
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                raise ValueError(f'{name} must be a positive number, not {value}')
+        for name in ('ping_interval', 'ping_timeout'):
+            value = getattr(self, name)
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise ValueError(f'{name} must be a positive number or None')
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def limits_from_settings(settings: Mapping[str, Any] | None) -> Limits:
+    """The :class:`Limits` that ``aiotao.websocket.*`` settings ask for.
+
+    >>> limits_from_settings({'aiotao.websocket.max_queue': '8',
+    ...                       'aiotao.websocket.ping_interval': 'off'})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Limits(max_message_size=1048576, ping_interval=None, ping_timeout=20.0,
+           max_queue=8, send_timeout=10.0, close_timeout=10.0)
+    >>> limits_from_settings({'aiotao.websocket.max_message_size': 'lots'})
+    Traceback (most recent call last):
+    ...
+    pyramid.exceptions.ConfigurationError: aiotao.websocket.max_message_size = 'lots': expected a whole number of bytes of at least 1, e.g. 1048576
+    """
+    settings = settings or {}
+    default = DEFAULT_LIMITS
+    return Limits(
+        max_message_size=_setting(
+            settings,
+            'max_message_size',
+            default.max_message_size,
+            _whole_number,
+            'a whole number of bytes of at least 1, e.g. 1048576',
+        ),
+        ping_interval=_setting(
+            settings,
+            'ping_interval',
+            default.ping_interval,
+            _optional_seconds,
+            'a number of seconds, or 0 to disable pings',
+        ),
+        ping_timeout=_setting(
+            settings,
+            'ping_timeout',
+            default.ping_timeout,
+            _optional_seconds,
+            'a number of seconds, or 0 to wait for pongs forever',
+        ),
+        max_queue=_setting(
+            settings,
+            'max_queue',
+            default.max_queue,
+            _whole_number,
+            'a whole number of messages of at least 1, e.g. 32',
+        ),
+        send_timeout=_setting(
+            settings,
+            'send_timeout',
+            default.send_timeout,
+            _seconds,
+            'a positive number of seconds, e.g. 10',
+        ),
+        close_timeout=_setting(
+            settings,
+            'close_timeout',
+            default.close_timeout,
+            _seconds,
+            'a positive number of seconds, e.g. 10',
+        ),
+    )
+
+
+def _setting(
+    settings: Mapping[str, Any],
+    name: str,
+    default: T,
+    parse: Callable[[Any], T],
+    expected: str,
+) -> T:
+    key = SETTINGS_PREFIX + name
+    if key not in settings:
+        return default
+    value = settings[key]
+    try:
+        return parse(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f'{key} = {value!r}: expected {expected}') from None
+
+
+def _whole_number(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError(value)
+    number = int(str(value).strip())
+    if number < 1:
+        raise ValueError(value)
+    return number
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError(value)
+    number = float(str(value).strip())
+    if not (number > 0 and math.isfinite(number)):
+        raise ValueError(value)
+    return number
+
+
+def _optional_seconds(value: Any) -> float | None:
+    if value is None or str(value).strip().lower() in _OFF:
+        return None
+    return _seconds(value)
+
+
+def exceeds(message: str | bytes, max_size: int) -> bool:
+    """``True`` if ``message`` is over ``max_size`` bytes (text counts as UTF-8).
+
+    >>> exceeds('é' * 3, 5), exceeds(b'12345', 5)
+    (True, False)
+    """
+    size = len(message)
+    if isinstance(message, str) and size <= max_size < 4 * size:
+        # a character is 1 to 4 bytes in UTF-8: encode only when in doubt
+        size = len(message.encode('utf-8', 'surrogatepass'))
+    return size > max_size

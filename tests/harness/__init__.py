@@ -1,0 +1,1 @@
+"""Real servers the tests drive: MongoDB, gunicorn workers."""

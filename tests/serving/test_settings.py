@@ -1,0 +1,65 @@
+"""The aiotao.* serving settings (aiotao.serving.settings)."""
+
+from __future__ import annotations
+
+import pytest
+
+from aiotao.serving.settings import (
+    DEFAULT_MAX_BODY_SIZE,
+    ServingSettings,
+    SettingError,
+)
+
+
+def test_defaults() -> None:
+    settings = ServingSettings.from_settings(None)
+    assert settings.max_body_size == DEFAULT_MAX_BODY_SIZE == 10 * 1024 * 1024
+    assert settings.thread_pool_size == 32
+    assert settings.script_name == ''
+    assert settings.cancel_on_disconnect is True
+    assert settings.body_timeout == 30
+    assert settings.trusted_proxies.trusts('127.0.0.1')
+    assert settings.trusted_proxies.trusts('::1')
+    assert not settings.trusted_proxies.trusts('10.0.0.1')
+
+
+def test_the_proxy_default_follows_forwarded_allow_ips_like_gunicorn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv('FORWARDED_ALLOW_IPS', '10.0.0.0/8')
+    assert ServingSettings.from_settings({}).trusted_proxies.trusts('10.1.1.1')
+
+
+def test_values_from_an_ini() -> None:
+    settings = ServingSettings.from_settings(
+        {
+            'aiotao.max_body_size': '1024',
+            'aiotao.thread_pool_size': '4',
+            'aiotao.script_name': 'shop/',
+            'aiotao.cancel_on_disconnect': 'off',
+            'aiotao.forwarded_allow_ips': '*',
+            'aiotao.body_timeout': '5',
+        }
+    )
+    assert settings.body_timeout == 5
+    assert settings.max_body_size == 1024
+    assert settings.thread_pool_size == 4
+    assert settings.script_name == '/shop'
+    assert settings.cancel_on_disconnect is False
+    assert settings.trusted_proxies.trusts('198.51.100.1')
+
+
+@pytest.mark.parametrize(
+    ('name', 'value', 'message'),
+    [
+        ('aiotao.max_body_size', '10M', 'must be a positive whole number'),
+        ('aiotao.max_body_size', '0', 'must be a positive whole number'),
+        ('aiotao.thread_pool_size', '-1', 'the default is 32'),
+        ('aiotao.cancel_on_disconnect', 'maybe', 'must be true or false'),
+        ('aiotao.forwarded_allow_ips', 'proxy.local', "'proxy.local' is not an IP"),
+    ],
+)
+def test_bad_values_are_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingError, match=name.replace('.', r'\.')) as error:
+        ServingSettings.from_settings({name: value})
+    assert message in str(error.value)

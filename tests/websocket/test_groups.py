@@ -1,0 +1,204 @@
+"""Groups and broadcast: real servers for delivery, dummies for the rules."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.registry import Registry
+from websockets.asyncio.client import ClientConnection, connect
+
+from aiotao.websocket import broadcast, get_groups
+from aiotao.websocket.groups import Groups, InMemoryBackend
+from tests.websocket.conftest import StartServer
+from tests.websocket.servers import RunningServer
+from tests.websocket.test_limits import connect_slow_client
+from tests.websocket.test_views import http_get
+
+
+async def wait_for(condition: Any, timeout: float = 5) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def join_room(stack: AsyncExitStack, server: RunningServer) -> ClientConnection:
+    client = await stack.enter_async_context(
+        connect(server.ws('/room/lobby'), compression=None, max_size=None)
+    )
+    assert await client.recv() == 'joined'
+    return client
+
+
+async def read_all(client: ClientConnection, count: int) -> list[bytes]:
+    return [await client.recv() for _ in range(count)]  # type: ignore[misc]
+
+
+async def test_broadcast_reaches_fast_clients_despite_closed_and_slow_ones(
+    start: StartServer,
+) -> None:
+    server = await start(**{'aiotao.websocket.max_queue': '8'})
+    groups = get_groups(server.registry)
+    async with AsyncExitStack() as stack:
+        fast = [await join_room(stack, server) for _ in range(3)]
+        leaving = await join_room(stack, server)
+        slow = await stack.enter_async_context(
+            await connect_slow_client(server, '/room/lobby')
+        )
+        await wait_for(lambda: len(groups.members('lobby')) == 5)
+        before = groups.members('lobby')
+        await leaving.close()  # no waiting: it may still be a member below
+
+        count, size = 200, 64 * 1024
+        readers = [asyncio.create_task(read_all(client, count)) for client in fast]
+        loop = asyncio.get_running_loop()
+        slowest_call = 0.0
+        for i in range(count):
+            started = loop.time()
+            await groups.broadcast('lobby', i.to_bytes(4, 'big') + b'x' * (size - 4))
+            slowest_call = max(slowest_call, loop.time() - started)
+        async with asyncio.timeout(10):
+            received = await asyncio.gather(*readers)
+
+        # 12.5 MiB went to each fast client, in order, promptly
+        for messages in received:
+            assert [int.from_bytes(m[:4], 'big') for m in messages] == list(
+                range(count)
+            )
+        # broadcast never waited for the slow client (nor for anyone)
+        assert slowest_call < 0.5
+        # the slow one was dropped as too slow; the closed one left
+        dropped = [c for c in before if c.close_code == 1008]  # type: ignore[attr-defined]
+        assert len(dropped) == 1
+        assert 'too slow' in dropped[0].close_reason  # type: ignore[attr-defined]
+        await wait_for(lambda: len(groups.members('lobby')) == 3)
+        assert slow.close_code is None or slow.close_code == 1008
+
+
+async def test_clients_broadcast_to_their_room(server: RunningServer) -> None:
+    async with AsyncExitStack() as stack:
+        alice, bob = [await join_room(stack, server) for _ in range(2)]
+        await alice.send('hi from alice')
+        assert await alice.recv() == 'hi from alice'
+        assert await bob.recv() == 'hi from alice'
+
+
+async def test_closing_leaves_every_group(server: RunningServer) -> None:
+    groups = get_groups(server.registry)
+    async with connect(server.ws('/room/lobby')) as client:
+        assert await client.recv() == 'joined'
+        (member,) = groups.members('lobby')
+        assert member.groups == {'lobby'}  # type: ignore[attr-defined]
+    await wait_for(lambda: not groups.members('lobby'))
+    assert member.groups == frozenset()  # type: ignore[attr-defined]
+
+
+async def test_broadcast_outside_a_request_needs_the_registry() -> None:
+    with pytest.raises(RuntimeError, match='pass registry='):
+        await broadcast('lobby', 'hello')
+    registry = Registry('test')
+    registry.settings = {}
+    await broadcast('lobby', 'nobody listens', registry=registry)
+
+
+async def test_http_view_broadcasts_with_request_websocket_groups(
+    server: RunningServer,
+) -> None:
+    async with connect(server.ws('/room/lobby')) as client:
+        assert await client.recv() == 'joined'
+        status, body = await asyncio.to_thread(
+            http_get, server.http('/announce?text=dinner')
+        )
+        assert (status, json.loads(body)) == (200, {'members': 1})
+        assert await client.recv() == 'dinner'
+
+
+def test_unknown_backend_setting_is_a_configuration_error() -> None:
+    config = Configurator(
+        settings={'aiotao.websocket.groups_backend': 'nowhere.Backend'}
+    )
+    with pytest.raises(ConfigurationError, match=r'aiotao\.websocket\.groups_backend'):
+        config.include('aiotao.websocket')
+
+
+class DummyMember:
+    """A group member whose queue holds ``room`` messages."""
+
+    def __init__(self, room: int = 10, is_open: bool = True) -> None:
+        self.room = room
+        self.is_open = is_open
+        self.messages: list[str | bytes] = []
+
+    def send_nowait(self, data: str | bytes) -> bool:
+        if len(self.messages) >= self.room:
+            self.is_open = False  # dropped as too slow
+            return False
+        self.messages.append(data)
+        return True
+
+
+async def test_deliver_skips_closed_members_and_never_waits() -> None:
+    groups = Groups(InMemoryBackend())
+    open_member, closed, full = (
+        DummyMember(),
+        DummyMember(is_open=False),
+        DummyMember(0),
+    )
+    for member in (open_member, closed, full):
+        await groups.join('room', member)
+    await groups.broadcast('room', 'one')
+    assert open_member.messages == ['one']
+    assert closed.messages == [] and full.messages == []
+    assert groups.deliver('room', 'two') == 1
+    assert groups.deliver('elsewhere', 'three') == 0
+
+
+async def test_join_twice_and_leave_twice() -> None:
+    groups = Groups(InMemoryBackend())
+    member = DummyMember()
+    await groups.join('room', member)
+    await groups.join('room', member)
+    assert groups.members('room') == {member}
+    assert groups.joined(member) == {'room'}
+    await groups.leave('room', member)
+    await groups.leave('room', member)
+    assert groups.members('room') == frozenset()
+    assert groups.joined(member) == frozenset()
+
+
+class RecordingBackend(InMemoryBackend):
+    """Remembers what the groups asked of it, as a Redis backend would see it."""
+
+    def __init__(self, settings: Any = None) -> None:
+        super().__init__(settings)
+        self.calls: list[tuple[str, str]] = []
+
+    async def subscribe(self, group: str) -> None:
+        self.calls.append(('subscribe', group))
+
+    async def unsubscribe(self, group: str) -> None:
+        self.calls.append(('unsubscribe', group))
+
+
+async def test_backend_subscribes_while_the_group_has_local_members() -> None:
+    backend = RecordingBackend()
+    groups = Groups(backend)
+    first, second = DummyMember(), DummyMember()
+    await groups.join('room', first)
+    await groups.join('room', second)
+    await groups.leave_all(first)
+    await groups.leave_all(second)
+    assert backend.calls == [('subscribe', 'room'), ('unsubscribe', 'room')]
+
+
+def test_backend_setting_picks_the_backend() -> None:
+    registry = Registry('test')
+    registry.settings = {
+        'aiotao.websocket.groups_backend': 'tests.websocket.test_groups.RecordingBackend'
+    }
+    assert isinstance(get_groups(registry).backend, RecordingBackend)
