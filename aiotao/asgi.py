@@ -177,13 +177,19 @@ class AsgiApplication:
         except ClientDisconnected:
             return
         environ['asgi.scope'] = scope
-        if self.settings.cancel_on_disconnect:
-            response = await _unless_disconnected(respond(self.app, environ), receive)
-            if response is None:
-                return
-        else:
-            response = await respond(self.app, environ)
-        await _send_response(send, response, head.method)
+        try:
+            if self.settings.cancel_on_disconnect:
+                response = await _unless_disconnected(
+                    respond(self.app, environ), receive
+                )
+                if response is None:
+                    return
+            else:
+                response = await respond(self.app, environ)
+            await _send_response(send, response, head.method)
+        finally:
+            # a large body was spooled to a temporary file
+            body.file.close()
 
     # -- websocket --------------------------------------------------------
 

@@ -30,9 +30,9 @@ from pyramid.interfaces import (
     ITraverser,
 )
 from pyramid.registry import Registry
-from pyramid.request import apply_request_extensions
 from pyramid.threadlocal import RequestContext
 from pyramid.traversal import DefaultRootFactory
+from pyramid.util import InstancePropertyHelper
 from zope.interface import implementedBy, implementer, providedBy
 
 from aiotao.awaitables import is_awaitable
@@ -79,6 +79,7 @@ class AsyncRouter:
             else True
         )
         self.request_extensions = q(IRequestExtensions)
+        self._extended_classes: dict[type, type] = {}
         settings = registry.settings
         if settings is not None:
             self.debug_notfound = settings['debug_notfound']
@@ -219,7 +220,30 @@ class AsyncRouter:
                 setattr(request, name, getattr(AsyncRequestMethods, name).fget(request))
         extensions = self.request_extensions
         if extensions is not None:
-            apply_request_extensions(request, extensions=extensions)
+            for name, method in extensions.methods.items():
+                setattr(request, name, method.__get__(request, request.__class__))
+            if extensions.descriptors:
+                request.__class__ = self._extended_class(request.__class__)
+
+    def _extended_class(self, request_class: type) -> type:
+        """The request class with the app's request properties, made once.
+
+        Pyramid's ``apply_request_extensions`` builds a new subclass for
+        every request that has ``add_request_method(..., property=True)``
+        or ``reify=True`` extensions (``request.db`` is one); the class only
+        depends on the request factory's class, so it is made once here.
+        Reified values still live in each request's own ``__dict__``.
+        """
+        extended = self._extended_classes.get(request_class)
+        if extended is None:
+            # Pyramid builds the class (and its interface declarations) on
+            # a blank instance; every later request reuses it.
+            blank = request_class.__new__(request_class)
+            InstancePropertyHelper.apply_properties(
+                blank, self.request_extensions.descriptors
+            )
+            extended = self._extended_classes[request_class] = type(blank)
+        return extended
 
     def request_context(self, environ: dict[str, Any]) -> RequestContext:
         """Like Pyramid's: a context manager making the request current."""

@@ -47,3 +47,42 @@ async def test_default_request_has_async_methods(config: Configurator) -> None:
     config.add_view(view, route_name='me', renderer='json')
     response = await send(make_async_app(config), '/me')
     assert response.json == {'identity': None, 'class': 'aiotao.request'}
+
+
+async def test_reified_request_properties_are_per_request(config: Configurator) -> None:
+    made: list[int] = []
+
+    def counter(request: Any) -> int:
+        made.append(1)
+        return len(made)
+
+    async def view(request: Any) -> dict[str, Any]:
+        # reified: computed once per request, whatever the number of reads
+        return {
+            'first': request.counter,
+            'again': request.counter,
+            'class': type(request).__name__,
+        }
+
+    config.add_request_method(counter, 'counter', reify=True)
+    config.add_route('count', '/count')
+    config.add_view(view, route_name='count', renderer='json')
+    router = make_async_app(config)
+    first = (await send(router, '/count')).json
+    second = (await send(router, '/count')).json
+    assert (first['first'], first['again']) == (1, 1)
+    assert (second['first'], second['again']) == (2, 2)
+    assert first['class'] == second['class'] == 'Request'
+
+
+async def test_request_methods_from_add_request_method(config: Configurator) -> None:
+    def greeting(request: Any, name: str) -> str:
+        return f'hello {name} at {request.path}'
+
+    async def view(request: Any) -> str:
+        return request.greeting('ada')
+
+    config.add_request_method(greeting)
+    config.add_route('greet', '/greet')
+    config.add_view(view, route_name='greet', renderer='string')
+    assert (await send(make_async_app(config), '/greet')).text == 'hello ada at /greet'

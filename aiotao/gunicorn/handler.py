@@ -136,12 +136,16 @@ class AiohttpHandler:
             # the client left while sending its body: no one to answer, and
             # aiohttp drops the connection quietly when this is written
             return web.Response(status=400)
-        if self.websocket_transport is not None and is_websocket_upgrade(
-            request.raw_headers
-        ):
-            return await self._websocket(request, environ, started)
-        response = await respond(self.app, environ, self.error_log)
-        return await self._send(request, environ, response, started)
+        try:
+            if self.websocket_transport is not None and is_websocket_upgrade(
+                request.raw_headers
+            ):
+                return await self._websocket(request, environ, started)
+            response = await respond(self.app, environ, self.error_log)
+            return await self._send(request, environ, response, started)
+        finally:
+            # a large body was spooled to a temporary file
+            body.file.close()
 
     async def _read_body(self, request: web.BaseRequest) -> RequestBody:
         limit = self.settings.max_body_size
