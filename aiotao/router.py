@@ -79,7 +79,7 @@ class AsyncRouter:
             else True
         )
         self.request_extensions = q(IRequestExtensions)
-        self._extended_classes: dict[type, type] = {}
+        self._extended_classes: dict[type[Any], type[Any]] = {}
         settings = registry.settings
         if settings is not None:
             self.debug_notfound = settings['debug_notfound']
@@ -225,7 +225,7 @@ class AsyncRouter:
             if extensions.descriptors:
                 request.__class__ = self._extended_class(request.__class__)
 
-    def _extended_class(self, request_class: type) -> type:
+    def _extended_class(self, request_class: type[Any]) -> type[Any]:
         """The request class with the app's request properties, made once.
 
         Pyramid's ``apply_request_extensions`` builds a new subclass for
@@ -238,7 +238,7 @@ class AsyncRouter:
         if extended is None:
             # Pyramid builds the class (and its interface declarations) on
             # a blank instance; every later request reuses it.
-            blank = request_class.__new__(request_class)
+            blank = object.__new__(request_class)
             InstancePropertyHelper.apply_properties(
                 blank, self.request_extensions.descriptors
             )
