@@ -37,8 +37,11 @@ lint: install
 test: install system-deps lint
 	$(BIN)/pytest
 
+# The development MongoDB (SecantusDB, data in var/mongodb) runs for as long
+# as gunicorn does; Ctrl-C stops both.
 run: install
-	$(BIN)/python -m aiotao.devserver development.ini
+	$(BIN)/python devtools/mongodb.py run --data var/mongodb --port 27017 -- \
+		$(BIN)/gunicorn --paste development.ini
 
 bench: install
 	$(BIN)/python bench/pipeline.py

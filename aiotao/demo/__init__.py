@@ -38,6 +38,19 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.add_view(views.sleep, route_name='sleep', renderer='json')
     config.add_route('page', '/page')
     config.add_view(views.page, route_name='page', renderer=templates + 'page.jinja2')
+    config.add_static_view('static', 'aiotao.demo:static', cache_max_age=3600)
+    config.add_route('echo_test', '/echo-test')
+    config.add_view(
+        views.echo_test, route_name='echo_test', renderer=templates + 'echo_test.jinja2'
+    )
+    config.add_route('items', '/items')
+    config.add_view(
+        views.list_items,
+        route_name='items',
+        request_method='GET',
+        renderer=templates + 'items.jinja2',
+    )
+    config.add_view(views.add_item, route_name='items', request_method='POST')
     config.add_route('echo', '/echo')
     config.add_view(views.echo, route_name='echo', mapper=WebsocketMapper)
     return config.make_wsgi_app()

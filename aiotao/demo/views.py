@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import UTC, datetime
 from typing import Any
 
-from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 
 from aiotao.websocket import WebsocketConnection
+
+MAX_ITEM_LENGTH = 200
 
 #: Upper bound for ``/sleep``, so a typo cannot park a connection for hours.
 MAX_SLEEP_SECONDS = 10.0
@@ -20,7 +23,9 @@ async def home(request: Any) -> dict[str, Any]:
         ('json', 'a small JSON document'),
         ('sleep', 'an async view awaiting 0.1 s'),
         ('page', 'a Jinja2 page with a 20-item loop'),
+        ('echo_test', 'the websocket echo test page (CONNECTED, SENT, RESPONSE)'),
         ('echo', 'a websocket echo (connect with a websocket client)'),
+        ('items', 'a page reading and writing MongoDB through request.db'),
     ]
     return {'links': [(request.route_path(name), text) for name, text in links]}
 
@@ -50,6 +55,23 @@ async def sleep(request: Any) -> dict[str, float]:
 async def page(request: Any) -> dict[str, Any]:
     items = [{'id': n, 'name': f'item {n}', 'price': n * 1.25} for n in range(20)]
     return {'title': 'Twenty items', 'items': items}
+
+
+async def echo_test(request: Any) -> dict[str, Any]:
+    return {}
+
+
+async def list_items(request: Any) -> dict[str, Any]:
+    cursor = request.db.items.find({}, {'_id': 0}).sort('created', -1).limit(50)
+    return {'items': await cursor.to_list(length=50)}
+
+
+async def add_item(request: Any) -> HTTPSeeOther:
+    text = request.POST.get('text', '').strip()
+    if not 0 < len(text) <= MAX_ITEM_LENGTH:
+        raise HTTPBadRequest(f'an item is 1 to {MAX_ITEM_LENGTH} characters long')
+    await request.db.items.insert_one({'text': text, 'created': datetime.now(UTC)})
+    return HTTPSeeOther(request.route_url('items'))
 
 
 async def echo(ws: WebsocketConnection) -> None:
