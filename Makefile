@@ -30,8 +30,8 @@ system-deps:
 	fi
 
 lint: install
-	$(BIN)/ruff check aiotao tests bench
-	$(BIN)/ruff format --check aiotao tests bench
+	$(BIN)/ruff check aiotao tests bench devtools
+	$(BIN)/ruff format --check aiotao tests bench devtools
 	$(BIN)/mypy
 
 test: install system-deps lint

@@ -7,7 +7,11 @@
   mapper;
 * security that awaits async policies and fails closed (:mod:`aiotao.security`);
 * the execution policy that runs async views under any WSGI server
-  (:mod:`aiotao.wsgi`).
+  (:mod:`aiotao.wsgi`);
+* websocket settings and groups (:mod:`aiotao.websocket`);
+* ``request.db`` when ``mongo.uri`` is set (:mod:`aiotao.mongo`), the
+  ``@cache`` backend when ``cache.backend`` is set (:mod:`aiotao.cache`) and
+  scheduled tasks when an ``aiotao.schedule.*`` setting is (:mod:`aiotao.schedule`).
 
 The request gets async counterparts of Pyramid's API from the router (see
 :mod:`aiotao.request`).  ``ptweens`` and ``pviews`` show the result as usual.
@@ -32,5 +36,11 @@ def include_async_pipeline(config: Configurator) -> None:
     config.include('aiotao.security')
     config.set_execution_policy(async_execution_policy)
     config.include('aiotao.websocket')
-    if (config.registry.settings or {}).get('mongo.uri'):
+    # The batteries come with their settings: an ini that names them gets them.
+    settings = config.registry.settings or {}
+    if settings.get('mongo.uri'):
         config.include('aiotao.mongo')
+    if settings.get('cache.backend'):
+        config.include('aiotao.cache')
+    if any(key.startswith('aiotao.schedule.') for key in settings):
+        config.include('aiotao.schedule')

@@ -1,0 +1,52 @@
+"""Scheduled tasks from the ini: coroutines run every N seconds in each worker.
+
+::
+
+    [app:main]
+    pyramid.includes = aiotao aiotao.schedule
+    aiotao.schedule.cleanup = 30 myapp.tasks:cleanup
+    aiotao.schedule.digest = 3600 myapp.tasks:send_digest single
+
+    # myapp/tasks.py
+    async def cleanup(run):                 # run: aiotao.schedule.TaskRun
+        await get_database(run.registry).carts.delete_many({'abandoned': True})
+
+Tasks start when a worker starts serving and stop when it shuts down (see
+:mod:`aiotao.schedule.runner`).  ``single`` runs a task in one worker of all
+(a MongoDB lease, :mod:`aiotao.schedule.lease`; it needs ``mongo.uri``).  The
+settings are checked at startup (:mod:`aiotao.schedule.settings`).
+"""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+
+from aiotao.lifecycle import ServerStarted, ServerStopping
+from aiotao.schedule.runner import (
+    IScheduler,
+    Scheduler,
+    TaskRun,
+    on_server_started,
+    on_server_stopping,
+)
+from aiotao.schedule.settings import ScheduledTask, read_schedule
+
+__all__ = ['ScheduledTask', 'Scheduler', 'TaskRun', 'includeme', 'read_schedule']
+
+
+def includeme(config: Configurator) -> None:
+    """Schedule the tasks of the ``aiotao.schedule.*`` settings."""
+    settings = config.registry.settings or {}
+    tasks = read_schedule(settings, package=config.package)
+    single = [task for task in tasks if task.single]
+    if single:
+        if not settings.get('mongo.uri'):
+            raise ConfigurationError(
+                f'{single[0].setting} = ... single: running in one worker takes '
+                f'a lease in MongoDB: set mongo.uri'
+            )
+        config.include('aiotao.mongo')
+    config.registry.registerUtility(Scheduler(tasks), IScheduler)
+    config.add_subscriber(on_server_started, ServerStarted)
+    config.add_subscriber(on_server_stopping, ServerStopping)

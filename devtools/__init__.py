@@ -1,0 +1,1 @@
+"""Tools for developing aiotao; never imported by the library."""
