@@ -43,8 +43,13 @@ run: install
 	$(BIN)/python devtools/mongodb.py run --data var/mongodb --port 27017 -- \
 		$(BIN)/gunicorn --paste development.ini
 
+# Speed, side by side with peers in one run (ratios; the machine is shared).
 bench: install
+	$(BIN)/pip install -q -e '.[bench]'
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; } || \
+		{ echo "make bench needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/servers.py
 
 clean:
 	rm -rf $(VENV) var build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ MODULES = [
     'aiotao.serving.websockets',
     'aiotao.asgi',
     'aiotao.gunicorn.conf',
+    'aiotao.gunicorn.worker',
 ]
 
 
