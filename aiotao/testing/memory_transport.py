@@ -90,8 +90,6 @@ class MemoryWebsocketTransport(WebsocketTransport):
         self._accepted = asyncio.Event()
         self._receive_ended = False
         self._close_sent = False
-        self._close_code: int | None = None
-        self._close_reason = ''
         #: The subprotocol the view agreed to.
         self.subprotocol: str | None = None
 
@@ -178,16 +176,3 @@ class MemoryWebsocketTransport(WebsocketTransport):
         self._record(ABNORMAL, '')
         pipe.to_client.put_nowait(Close(ABNORMAL, ''))
         pipe.to_server.put_nowait(Close(ABNORMAL, ''))
-
-    @property
-    def close_code(self) -> int | None:
-        return self._close_code
-
-    @property
-    def close_reason(self) -> str:
-        return self._close_reason
-
-    def _record(self, code: int, reason: str) -> None:
-        if self._close_code is None:
-            self._close_code = int(code)
-            self._close_reason = reason

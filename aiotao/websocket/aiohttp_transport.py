@@ -48,8 +48,6 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         self._limits = DEFAULT_LIMITS
         self._receive_ended = False
         self._close_started = False
-        self._close_code: int | None = None
-        self._close_reason = ''
 
     @property
     def response(self) -> web.WebSocketResponse:
@@ -168,20 +166,6 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         transport = self.request.transport
         if transport is not None:
             transport.abort()
-
-    @property
-    def close_code(self) -> int | None:
-        return self._close_code
-
-    @property
-    def close_reason(self) -> str:
-        return self._close_reason
-
-    def _record(self, code: int, reason: str) -> None:
-        # the first close frame decides; later ones only acknowledge it
-        if self._close_code is None:
-            self._close_code = int(code)
-            self._close_reason = reason
 
 
 def _environ_view(request: web.BaseRequest) -> dict[str, Any]:

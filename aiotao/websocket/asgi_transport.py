@@ -60,8 +60,6 @@ class AsgiWebsocketTransport(WebsocketTransport):
         self._disconnected = False
         self._answered = False  # accepted or rejected: one answer per handshake
         self._close_sent = False
-        self._close_code: int | None = None
-        self._close_reason = ''
 
     async def _wait_for_connect(self) -> None:
         # The first ASGI event of a websocket scope is websocket.connect;
@@ -190,19 +188,6 @@ class AsgiWebsocketTransport(WebsocketTransport):
         # the application returns, or on its own ping timeout.
         pass
 
-    @property
-    def close_code(self) -> int | None:
-        return self._close_code
-
-    @property
-    def close_reason(self) -> str:
-        return self._close_reason
-
     def _on_disconnect(self, message: ASGIMessage) -> None:
         self._disconnected = True
         self._record(message.get('code', 1005), message.get('reason') or '')
-
-    def _record(self, code: int, reason: str) -> None:
-        if self._close_code is None:
-            self._close_code = int(code)
-            self._close_reason = reason

@@ -104,12 +104,21 @@ class WebsocketTransport(abc.ABC):
         to do it (ASGI).
         """
 
-    @property
-    @abc.abstractmethod
-    def close_code(self) -> int | None:
-        """The close code once closed (the first close frame's), else ``None``."""
+    _close_code: int | None = None
+    _close_reason: str = ''
 
     @property
-    @abc.abstractmethod
+    def close_code(self) -> int | None:
+        """The close code once closed (the first close frame's), else ``None``."""
+        return self._close_code
+
+    @property
     def close_reason(self) -> str:
         """The close reason once closed, else ``''``."""
+        return self._close_reason
+
+    def _record(self, code: int, reason: str) -> None:
+        """Remember how the connection closed: the first close frame decides."""
+        if self._close_code is None:
+            self._close_code = int(code)
+            self._close_reason = reason
