@@ -13,6 +13,9 @@ The modules, by concern:
 
 * :mod:`~aiotao.websocket.connection`: the connection a view gets (``ws``);
 * :mod:`~aiotao.websocket.groups`: groups and broadcast;
+* :mod:`~aiotao.websocket.messages`: JSON messages dispatched by type to
+  handlers, with schemas (:mod:`~aiotao.websocket.schema`), replies and
+  rate limits (:mod:`~aiotao.websocket.ratelimit`);
 * :mod:`~aiotao.websocket.handshake`: upgrade detection, origin check;
 * :mod:`~aiotao.websocket.limits`: message size, pings, slow clients;
 * :mod:`~aiotao.websocket.exceptions`: what can go wrong;
@@ -37,6 +40,9 @@ from aiotao.websocket.exceptions import (
     WebsocketError,
 )
 from aiotao.websocket.groups import broadcast, get_groups
+from aiotao.websocket.messages import MessageError, MessageHandlers, MessageRouter
+from aiotao.websocket.ratelimit import RateLimit
+from aiotao.websocket.schema import Length, Range, Schema, SchemaError
 from aiotao.websocket.transport import TRANSPORT_ENVIRON_KEY
 
 __all__ = [
@@ -45,6 +51,14 @@ __all__ = [
     'ConnectionClosed',
     'InvalidJSON',
     'InvalidState',
+    'Length',
+    'MessageError',
+    'MessageHandlers',
+    'MessageRouter',
+    'Range',
+    'RateLimit',
+    'Schema',
+    'SchemaError',
     'State',
     'WebsocketConnection',
     'WebsocketError',

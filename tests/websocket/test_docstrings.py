@@ -15,6 +15,9 @@ MODULES = [
     'aiotao.websocket.groups',
     'aiotao.websocket.handshake',
     'aiotao.websocket.limits',
+    'aiotao.websocket.messages',
+    'aiotao.websocket.ratelimit',
+    'aiotao.websocket.schema',
 ]
 
 
