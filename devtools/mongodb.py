@@ -16,179 +16,29 @@ prints the URI; ``stop`` stops it.  ``run`` serves in the foreground until
 Ctrl-C, or, given a command, for as long as the command runs, with
 ``MONGO_URI`` in its environment.  ``--port 0`` picks a free port.
 
-From Python (the test fixtures)::
-
-    with MongoDBServer(tmp_path) as server:
-        client = pymongo.MongoClient(server.uri)
-        ...
-        server.stop()      # the database goes away...
-        server.start()     # ...and comes back on the same port
+The server process is :class:`aiotao.testing.mongodb_server.MongoDBServer`,
+the one the tests run too.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib.util
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
+
+from aiotao.testing.mongodb_server import MongoDBServer, SecantusDBMissing, terminate
+
+# (the tests import the server class from here too)
+__all__ = ['MongoDBServer', 'SecantusDBMissing', 'main']
 
 DEFAULT_DATA_DIR = Path('var/mongodb')
 DEFAULT_PORT = 27017
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
-
-_LISTENING = re.compile(r'secantus listening on [^\s:]+:(\d+)')
-
-
-class SecantusDBMissing(RuntimeError):
-    """SecantusDB is not installed in this Python."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            f'the development MongoDB needs SecantusDB, which is not installed '
-            f'for {sys.executable}: pip install SecantusDB '
-            f'(or pip install -e ".[test]")'
-        )
-
-
-class MongoDBServer:
-    """A SecantusDB server process with its data in ``data_dir``.
-
-    ``port=0`` takes a free port at the first start; later starts reuse it,
-    so clients find the server again after a restart.
-    """
-
-    def __init__(
-        self, data_dir: str | os.PathLike[str], port: int = 0, host: str = '127.0.0.1'
-    ) -> None:
-        self.data_dir = Path(data_dir).absolute()
-        self.host = host
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def uri(self) -> str:
-        """``mongodb://host:port/`` of the running server."""
-        if not self.port:
-            raise RuntimeError('the server has not been started')
-        return f'mongodb://{self.host}:{self.port}/'
-
-    def uri_for(self, database: str) -> str:
-        return f'{self.uri}{database}'
-
-    @property
-    def log_path(self) -> Path:
-        return self.data_dir / 'secantus.log'
-
-    @property
-    def pid_path(self) -> Path:
-        return self.data_dir / 'secantus.pid'
-
-    def start(self, detach: bool = False) -> None:
-        """Start the server and wait until it accepts connections.
-
-        ``detach=True`` puts it in its own session, to outlive this process
-        (``devtools/mongodb.py start``).
-        """
-        if self.process is not None and self.process.poll() is None:
-            return
-        if importlib.util.find_spec('secantus') is None:
-            raise SecantusDBMissing()
-        storage = self.data_dir / 'data'
-        storage.mkdir(parents=True, exist_ok=True)
-        # An empty config file stops SecantusDB from picking up a
-        # secantusd.toml from the working directory or the home directory.
-        config = self.data_dir / 'secantusd.toml'
-        config.write_text('# written by devtools/mongodb.py; flags decide\n')
-        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
-        command = [
-            sys.executable, '-m', 'secantus',
-            '--config', str(config),
-            '--host', self.host,
-            '--port', str(self.port),
-            '--storage-path', str(storage),
-            '--log-level', 'INFO',
-        ]  # fmt: skip
-        with self.log_path.open('ab') as log:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=detach,
-            )
-        self.port = self._wait_listening(log_start)
-        self.pid_path.write_text(f'{self.process.pid} {self.port}\n')
-
-    def _wait_listening(self, log_start: int) -> int:
-        # The server logs its port once bound: with --port 0 that is the
-        # only race-free way to learn it.
-        assert self.process is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            with self.log_path.open('rb') as log:
-                log.seek(log_start)
-                found = _LISTENING.search(log.read().decode(errors='replace'))
-            if found:
-                return int(found.group(1))
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(
-            f'SecantusDB did not start on {self.host}:{self.port or "a free port"}; '
-            f'its log ({self.log_path}) ends with:\n{self._log_tail()}'
-        )
-
-    def _log_tail(self, lines: int = 15) -> str:
-        with contextlib.suppress(OSError):
-            return '\n'.join(
-                self.log_path.read_text(errors='replace').splitlines()[-lines:]
-            )
-        return '(no log)'
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM: it closes WiredTiger cleanly)."""
-        process, self.process = self.process, None
-        if process is not None:
-            _terminate(process.pid, lambda: process.poll() is not None)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=1)
-        with contextlib.suppress(FileNotFoundError):
-            self.pid_path.unlink()
-
-    def __enter__(self) -> MongoDBServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def _terminate(pid: int, exited: Callable[[], bool]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline:
-        if exited():
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
 
 
 def _is_alive(pid: int) -> bool:
@@ -239,7 +89,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
         print(f'no development MongoDB runs from {args.data}', file=sys.stderr)
         return 0
     pid = running[0]
-    _terminate(pid, lambda: not _is_alive(pid))
+    terminate(pid, lambda: not _is_alive(pid))
     (args.data / 'secantus.pid').unlink(missing_ok=True)
     return 0
 

@@ -20,16 +20,15 @@ import importlib.util
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from aiotao.testing.mongodb_server import MongoDBServer, MongoUnavailable
 
 __all__ = [
     'SECANTUS_MISSING',
@@ -42,21 +41,11 @@ __all__ = [
     'with_database',
 ]
 
-#: How long SecantusDB may take to start listening.
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
-
 SECANTUS_MISSING = (
     'aiotao_mongodb needs a MongoDB server: pip install SecantusDB (a '
     'development server the fixture starts by itself), or give one with '
     '--aiotao-mongo-uri mongodb://HOST:PORT/ or AIOTAO_MONGO_URI'
 )
-
-_LISTENING = re.compile(r'secantus listening on [^\s:]+:(\d+)')
-
-
-class MongoUnavailable(RuntimeError):
-    """No MongoDB server was given and none could be started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +112,12 @@ class DevelopmentMongoDB:
     """
 
     def __init__(self) -> None:
-        self.process: subprocess.Popen[bytes] | None = None
         self.uri: str | None = None
-        self._dir: Path | None = None
+        self._server: MongoDBServer | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self._server.process if self._server is not None else None
 
     @staticmethod
     def available() -> bool:
@@ -138,57 +130,23 @@ class DevelopmentMongoDB:
             return self.uri
         if not self.available():
             raise MongoUnavailable(SECANTUS_MISSING)
-        self._dir = Path(tempfile.mkdtemp(prefix='aiotao-test-mongodb-'))
-        # an empty configuration: no secantusd.toml from the working or
-        # home directory may change the test server
-        config = self._dir / 'secantusd.toml'
-        config.write_text('# aiotao.testing: the command line decides\n')
-        log_path = self._dir / 'secantus.log'
-        command = [
-            sys.executable, '-m', 'secantus',
-            '--config', str(config),
-            '--host', '127.0.0.1',
-            '--port', '0',
-            '--storage-path', ':memory:',
-            '--log-level', 'INFO',
-        ]  # fmt: skip
-        with log_path.open('wb') as log:
-            self.process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-        port = self._wait_listening(log_path)
-        self.uri = f'mongodb://127.0.0.1:{port}/'
+        directory = Path(tempfile.mkdtemp(prefix='aiotao-test-mongodb-'))
+        self._server = MongoDBServer(directory, storage=':memory:')
+        try:
+            self._server.start()
+        except MongoUnavailable:
+            self.stop()
+            raise
+        self.uri = self._server.uri
         return self.uri
 
-    def _wait_listening(self, log_path: Path) -> int:
-        # with --port 0 the log is the only race-free way to learn the port
-        assert self.process is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            found = _LISTENING.search(log_path.read_text(errors='replace'))
-            if found:
-                return int(found.group(1))
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        tail = '\n'.join(log_path.read_text(errors='replace').splitlines()[-15:])
-        self.stop()
-        raise MongoUnavailable(f'SecantusDB did not start; its log ends with:\n{tail}')
-
     def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL) and remove its files."""
-        process, self.process = self.process, None
+        """Stop the server and remove its files."""
+        server, self._server = self._server, None
         self.uri = None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        if server is not None:
+            server.stop()
+            shutil.rmtree(server.data_dir, ignore_errors=True)
 
 
 def configured_uri(option: str | None) -> str | None:

@@ -4,7 +4,7 @@ Fixtures (import them into a ``conftest.py``)::
 
     from tests.harness.mongodb import mongo_db, mongo_uri, mongodb, private_mongodb
 
-* ``mongodb``: the session's server (:class:`devtools.mongodb.MongoDBServer`),
+* ``mongodb``: the session's server (:class:`aiotao.testing.mongodb_server.MongoDBServer`),
   started on first use on a free port with its data in a temporary
   directory, stopped when the session ends;
 * ``mongo_uri``: ``mongodb://127.0.0.1:PORT/<unique name>`` for one test; the
@@ -29,7 +29,7 @@ from typing import Any
 import pymongo
 import pytest
 
-from devtools.mongodb import MongoDBServer, SecantusDBMissing
+from aiotao.testing.mongodb_server import MongoDBServer, SecantusDBMissing
 
 _session_server: MongoDBServer | None = None
 

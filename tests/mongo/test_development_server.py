@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from devtools.mongodb import MongoDBServer
+from aiotao.testing.mongodb_server import MongoDBServer
 from tests.harness.gunicorn import REPO_ROOT
 
 LAUNCHER = str(REPO_ROOT / 'devtools' / 'mongodb.py')
@@ -112,16 +111,29 @@ def test_a_taken_port_is_refused_with_advice(
 
 
 def test_without_secantusdb_it_says_what_to_install(tmp_path: Path) -> None:
-    # -I -S: the same Python without this virtualenv's packages
+    # the launcher in a Python where the secantus module cannot be found
+    hide_secantus = (
+        'import runpy, sys; '
+        "sys.modules['secantus'] = None; "  # what find_spec() reports as absent
+        'sys.argv = sys.argv[1:]; '
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
     missing = subprocess.run(
-        [sys.executable, '-I', '-S', LAUNCHER, 'start', '--data', str(tmp_path / 'x')],
+        [
+            sys.executable,
+            '-c',
+            hide_secantus,
+            LAUNCHER,
+            'start',
+            '--data',
+            str(tmp_path / 'x'),
+        ],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
-        env={k: v for k, v in os.environ.items() if k != 'PYTHONPATH'},
     )
-    assert missing.returncode == 1
+    assert missing.returncode == 1, missing.stderr
     assert 'needs SecantusDB' in missing.stderr
     assert 'pip install SecantusDB' in missing.stderr
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from devtools.mongodb import MongoDBServer
+from aiotao.testing.mongodb_server import MongoDBServer
 from tests.harness.gunicorn import ServerFactory, ServerProcess
 from tests.pkgs.mongoapp.served import serve
 

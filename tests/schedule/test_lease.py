@@ -17,7 +17,7 @@ from aiotao import lifecycle
 from aiotao.mongo import get_database
 from aiotao.mongo.connection import get_connection
 from aiotao.schedule.lease import Lease
-from devtools.mongodb import MongoDBServer
+from aiotao.testing.mongodb_server import MongoDBServer
 from tests.harness.gunicorn import ServerFactory
 from tests.pkgs.mongoapp.clients import CountingClient
 from tests.pkgs.mongoapp.served import serve
