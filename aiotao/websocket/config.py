@@ -1,6 +1,7 @@
 """The websocket settings of an application, and ``config.include('aiotao.websocket')``.
 
-Including it checks every ``aiotao.websocket.*`` setting when the
+Including it checks every ``aiotao.websocket.*`` and ``aiotao.broadcast*``
+(:mod:`aiotao.websocket.backends`) setting when the
 application starts (instead of at the first websocket request), adds
 ``request.websocket_groups`` and closes the group backend when the server
 stops::
@@ -22,7 +23,8 @@ from pyramid.config import Configurator
 from pyramid.registry import Registry
 
 from aiotao.lifecycle import ServerStopping
-from aiotao.websocket.groups import backend_from_settings, get_groups
+from aiotao.websocket.backends.settings import BroadcastSettings, read_settings
+from aiotao.websocket.groups import get_groups
 from aiotao.websocket.handshake import OriginPolicy, origin_policy_from_settings
 from aiotao.websocket.limits import Limits, limits_from_settings
 
@@ -33,10 +35,11 @@ _REGISTRY_KEY = 'aiotao.websocket.settings'
 
 @dataclass(frozen=True, slots=True)
 class WebsocketSettings:
-    """Everything the ``aiotao.websocket.*`` settings decide."""
+    """Everything the ``aiotao.websocket.*`` and ``aiotao.broadcast*`` settings decide."""
 
     limits: Limits
     origins: OriginPolicy
+    broadcast: BroadcastSettings
 
     @classmethod
     def from_settings(cls, settings: Any) -> WebsocketSettings:
@@ -44,6 +47,7 @@ class WebsocketSettings:
         return cls(
             limits=limits_from_settings(settings),
             origins=origin_policy_from_settings(settings),
+            broadcast=read_settings(settings),
         )
 
 
@@ -64,7 +68,6 @@ def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     # parse now: a bad setting stops the application from starting
     WebsocketSettings.from_settings(settings)
-    backend_from_settings(settings)
     # request.websocket_groups is a property of aiotao's request class
     # (aiotao.request): an add_request_method property would cost every
     # request a new class.

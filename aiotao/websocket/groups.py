@@ -20,27 +20,31 @@ full (``aiotao.websocket.max_queue``) is too slow to keep up: it is closed
 with code 1008 rather than buffered without bound.  Closed connections are
 skipped.
 
-**Backends.**  :class:`Groups` keeps who is in which group in this process
-and delivers locally; a :class:`GroupBackend` carries each broadcast to
-every process that has members.  The default :class:`InMemoryBackend` is
-one process; other backends (Redis pub/sub, MongoDB change streams) plug in
-with the setting ``aiotao.websocket.groups_backend``, a dotted name of a
-callable taking the settings and returning a backend.
+**Across processes.**  :class:`Groups` keeps who is in which group in this
+process and delivers a broadcast to its local members at once; a
+:class:`~aiotao.websocket.backends.interface.GroupBackend` carries it to
+the other processes (gunicorn workers, machines), which deliver it to
+theirs.  The backend is the ``aiotao.broadcast`` setting: ``memory``
+(default, one process), ``redis://…`` or ``mongodb`` (see
+:mod:`aiotao.websocket.backends`).  Delivery is at most once: a message
+published while the broker is down reaches this process's members only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+import os
+from typing import Protocol
 
-from pyramid.exceptions import ConfigurationError
-from pyramid.path import DottedNameResolver
 from pyramid.registry import Registry
 from pyramid.threadlocal import get_current_registry, get_current_request
 
-from aiotao.websocket.limits import SETTINGS_PREFIX
+from aiotao.websocket.backends import (
+    GroupBackend,
+    InMemoryBackend,
+    backend_from_settings,
+)
 from aiotao.websocket.transport import Message
 
 __all__ = [
@@ -54,11 +58,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: ``deliver(group, message)``: hand a published message to local members.
-Deliver = Callable[[str, Message], int]
-
-BACKEND_SETTING = SETTINGS_PREFIX + 'groups_backend'
-
 
 class GroupMember(Protocol):
     """What a group needs of a connection."""
@@ -68,56 +67,6 @@ class GroupMember(Protocol):
 
     def send_nowait(self, data: Message) -> bool:
         """Queue ``data`` without waiting; ``False`` if not queued (closed, too slow)."""
-
-
-class GroupBackend(Protocol):
-    """Carries broadcasts between the processes that have group members.
-
-    :class:`Groups` calls :meth:`subscribe` when the first local member
-    joins a group and :meth:`unsubscribe` when the last one leaves; the
-    backend calls ``deliver(group, message)`` for each message published to
-    a subscribed group, from any process (this one included).  ``deliver``
-    only queues; a backend that receives messages in a task should let the
-    loop run between two deliveries (one message per read does), so that
-    connections pass each message to their sockets before the next.
-    """
-
-    async def start(self, deliver: Deliver) -> None: ...
-
-    async def subscribe(self, group: str) -> None: ...
-
-    async def unsubscribe(self, group: str) -> None: ...
-
-    async def publish(self, group: str, message: Message) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class InMemoryBackend:
-    """One process: a published message is delivered here, at once.
-
-    >>> backend = InMemoryBackend()
-    >>> asyncio.run(backend.publish('room', 'hi'))  # nobody listens yet
-    """
-
-    def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
-        self._deliver: Deliver | None = None
-
-    async def start(self, deliver: Deliver) -> None:
-        self._deliver = deliver
-
-    async def subscribe(self, group: str) -> None:
-        pass
-
-    async def unsubscribe(self, group: str) -> None:
-        pass
-
-    async def publish(self, group: str, message: Message) -> None:
-        if self._deliver is not None:
-            self._deliver(group, message)
-
-    async def close(self) -> None:
-        self._deliver = None
 
 
 class Groups:
@@ -133,33 +82,55 @@ class Groups:
         self.backend = backend
         self._members: dict[str, set[GroupMember]] = {}
         self._joined: dict[GroupMember, set[str]] = {}
-        self._started = False
+        self._subscribing: dict[str, asyncio.Future[None]] = {}
+        # Where the backend was started, or is starting: (pid, loop).
         self._starting: asyncio.Future[None] | None = None
+        self._starting_in: tuple[int, asyncio.AbstractEventLoop] | None = None
+        self._started_in: tuple[int, asyncio.AbstractEventLoop] | None = None
 
     async def _ensure_started(self) -> None:
-        if self._started:
+        here = (os.getpid(), asyncio.get_running_loop())
+        if self._started_in == here:
             return
-        # Concurrent first joins share one start; a start left behind by an
-        # event loop that is gone (tests run one loop each) is redone.
-        starting = self._starting
-        if starting is None or starting.get_loop() is not asyncio.get_running_loop():
-            starting = self._starting = asyncio.ensure_future(
-                self.backend.start(self.deliver)
-            )
+        # Concurrent first joins share one start.  A start made in another
+        # process (before gunicorn forked) or on an event loop that is gone
+        # (tests run one loop each) is redone: the backend's connections
+        # belong to that process and loop.
+        if self._starting is None or self._starting_in != here:
+            self._starting_in = here
+            self._starting = asyncio.ensure_future(self.backend.start(self.deliver))
         try:
-            await asyncio.shield(starting)
+            await asyncio.shield(self._starting)
         except Exception:
-            self._starting = None
+            self._starting = self._starting_in = None
             raise
-        self._started = True
+        self._started_in = here
 
     async def join(self, group: str, member: GroupMember) -> None:
-        """Add ``member`` to ``group`` (joining twice is joining once)."""
+        """Add ``member`` to ``group`` (joining twice is joining once).
+
+        Returns once the backend subscribed the group (unless its broker is
+        down): what any process broadcasts from then on reaches ``member``.
+        """
         await self._ensure_started()
         members = self._members.get(group)
         if members is None:
             members = self._members[group] = set()
-            await self.backend.subscribe(group)
+            subscribing = self._subscribing[group] = asyncio.ensure_future(
+                self.backend.subscribe(group)
+            )
+            try:
+                await asyncio.shield(subscribing)
+            except BaseException:
+                if not members:
+                    del self._members[group]
+                raise
+            finally:
+                self._subscribing.pop(group, None)
+        elif group in self._subscribing:
+            # joined while the first member's subscription is under way:
+            # return once it is in place, as the first member does
+            await asyncio.shield(self._subscribing[group])
         members.add(member)
         self._joined.setdefault(member, set()).add(group)
 
@@ -194,13 +165,16 @@ class Groups:
     async def broadcast(self, group: str, message: Message) -> None:
         """Send ``message`` to every open connection in ``group``, in every process.
 
-        Returns once the backend took the message; never waits for a client.
+        This process's members have it in their queues when the call
+        returns; the backend took it for the others.  Never waits for a
+        client, nor for long for the broker.
         """
         if not isinstance(message, (str, bytes)):
             raise TypeError(
                 f'broadcast() sends str or bytes, not {type(message).__name__}'
             )
         await self._ensure_started()
+        self.deliver(group, message)
         await self.backend.publish(group, message)
         # Let the writers of connections that keep up pass the message to
         # their sockets before the caller makes the next one: a burst of
@@ -210,8 +184,9 @@ class Groups:
     def deliver(self, group: str, message: Message) -> int:
         """Queue ``message`` for the local members of ``group``; how many got it.
 
-        Called by the backend.  Synchronous on purpose: it cannot wait for
-        a client, so a slow one cannot delay the others.
+        Called by :meth:`broadcast` and by the backend.  Synchronous on
+        purpose: it cannot wait for a client, so a slow one cannot delay the
+        others.
         """
         delivered = 0
         for member in tuple(self._members.get(group, ())):
@@ -221,34 +196,9 @@ class Groups:
 
     async def close(self) -> None:
         """Stop the backend (at server shutdown)."""
-        if self._started:
-            self._started = False
-            self._starting = None
+        if self._started_in is not None:
+            self._started_in = self._starting = self._starting_in = None
             await self.backend.close()
-
-
-def backend_from_settings(settings: Mapping[str, Any] | None) -> GroupBackend:
-    """The backend ``aiotao.websocket.groups_backend`` names (in-memory by default)."""
-    name = (settings or {}).get(BACKEND_SETTING)
-    if not name:
-        return InMemoryBackend(settings)
-    try:
-        factory = DottedNameResolver().maybe_resolve(name)
-    except (ImportError, ValueError) as exc:
-        raise ConfigurationError(
-            f'{BACKEND_SETTING} = {name!r}: cannot import it ({exc}); expected '
-            f'the dotted name of a group backend factory, e.g. '
-            f'aiotao.websocket.groups.InMemoryBackend'
-        ) from None
-    backend = factory(settings)
-    for method in ('start', 'subscribe', 'unsubscribe', 'publish', 'close'):
-        if not callable(getattr(backend, method, None)):
-            raise ConfigurationError(
-                f'{BACKEND_SETTING} = {name!r}: {backend!r} has no {method}() '
-                f'method, so it is not a group backend (see '
-                f'aiotao.websocket.groups.GroupBackend)'
-            )
-    return backend  # type: ignore[no-any-return]
 
 
 _REGISTRY_KEY = 'aiotao.websocket.groups'
@@ -265,7 +215,7 @@ def get_groups(registry: Registry) -> Groups:
     groups = registry.get(_REGISTRY_KEY)
     if groups is None:
         groups = registry[_REGISTRY_KEY] = Groups(
-            backend_from_settings(getattr(registry, 'settings', None))
+            backend_from_settings(getattr(registry, 'settings', None), registry)
         )
     return groups  # type: ignore[no-any-return]
 

@@ -119,10 +119,10 @@ async def test_http_view_broadcasts_with_request_websocket_groups(
 
 
 def test_unknown_backend_setting_is_a_configuration_error() -> None:
-    config = Configurator(
-        settings={'aiotao.websocket.groups_backend': 'nowhere.Backend'}
-    )
-    with pytest.raises(ConfigurationError, match=r'aiotao\.websocket\.groups_backend'):
+    config = Configurator(settings={'aiotao.broadcast': 'nowhere.Backend'})
+    with pytest.raises(
+        ConfigurationError, match=r'aiotao\.broadcast = nowhere\.Backend: not a known'
+    ):
         config.include('aiotao.websocket')
 
 
@@ -199,6 +199,79 @@ async def test_backend_subscribes_while_the_group_has_local_members() -> None:
 def test_backend_setting_picks_the_backend() -> None:
     registry = Registry('test')
     registry.settings = {
-        'aiotao.websocket.groups_backend': 'tests.websocket.test_groups.RecordingBackend'
+        'aiotao.broadcast': 'tests.websocket.test_groups.RecordingBackend'
     }
     assert isinstance(get_groups(registry).backend, RecordingBackend)
+
+
+class EchoingBackend(InMemoryBackend):
+    """A broker that hands every message back, as Redis does to its publisher."""
+
+    async def publish(self, group: str, message: str | bytes) -> None:
+        assert self.deliver is not None
+        self.deliver(group, 'from another process: ' + str(message))
+
+
+async def test_broadcast_reaches_local_members_before_the_backend() -> None:
+    groups = Groups(EchoingBackend())
+    member = DummyMember()
+    await groups.join('room', member)
+    await groups.broadcast('room', 'hi')
+    # local delivery did not wait for the broker, and the backend's
+    # deliveries (other processes) come on top
+    assert member.messages == ['hi', 'from another process: hi']
+
+
+class StartRecordingBackend(InMemoryBackend):
+    """Remembers the event loops it was started on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loops: list[asyncio.AbstractEventLoop] = []
+
+    async def start(self, deliver: Any) -> None:
+        await super().start(deliver)
+        self.loops.append(asyncio.get_running_loop())
+
+
+async def test_groups_restart_the_backend_on_a_new_event_loop() -> None:
+    backend = StartRecordingBackend()
+    groups = Groups(backend)
+
+    async def join_and_broadcast() -> None:
+        await groups.join('room', DummyMember())
+        await groups.broadcast('room', 'hi')
+
+    await join_and_broadcast()
+    await join_and_broadcast()  # started once per loop...
+    # ...and again on another loop (a forked worker's, another test's):
+    # the connections a backend made belong to the loop that made them
+    await asyncio.to_thread(asyncio.run, join_and_broadcast())
+    assert len(backend.loops) == 2
+    assert backend.loops[0] is asyncio.get_running_loop()
+    assert backend.loops[1] is not backend.loops[0]
+
+
+class GatedBackend(InMemoryBackend):
+    """Subscribes only when the test opens the gate (a broker's round trip)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def subscribe(self, group: str) -> None:
+        await self.gate.wait()
+
+
+async def test_every_join_returns_once_the_group_is_subscribed() -> None:
+    backend = GatedBackend()
+    groups = Groups(backend)
+    first = asyncio.create_task(groups.join('room', DummyMember()))
+    second = asyncio.create_task(groups.join('room', DummyMember()))
+    await asyncio.sleep(0.05)
+    # the second member must not believe it receives what others publish
+    # while the first one's subscription is still on its way
+    assert not first.done() and not second.done()
+    backend.gate.set()
+    await asyncio.wait_for(asyncio.gather(first, second), 1)
+    assert len(groups.members('room')) == 2
