@@ -21,9 +21,11 @@ responses.  Scopes:
   client that disconnects cancels its view (``aiotao.cancel_on_disconnect``);
 * ``websocket``: the handshake goes through the pipeline with an
   ``AsgiWebsocketTransport`` (see :mod:`aiotao.websocket.transport`);
-* ``lifespan``: startup sizes the thread pool (``aiotao.thread_pool_size``)
-  and runs :func:`aiotao.lifecycle.start`; shutdown closes websockets with
-  1001 and runs :func:`aiotao.lifecycle.stop`.
+* ``lifespan``: startup sizes the thread pool (``aiotao.thread_pool_size``),
+  runs :func:`aiotao.lifecycle.start` and starts the ini's
+  ``[aiotao.server:NAME]`` servers (:mod:`aiotao.servers`; with
+  :func:`load_asgi_app`, which knows the ini); shutdown stops those, closes
+  websockets with 1001 and runs :func:`aiotao.lifecycle.stop`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pyramid.config import Configurator
 from pyramid.response import Response
 
 from aiotao import lifecycle
+from aiotao.servers import IniServers
 from aiotao.serving.application import (
     PyramidApplication,
     ServedApplication,
@@ -69,6 +72,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _SCHEMES = {'ws': 'http', 'wss': 'https'}
+#: Seconds the ini's servers get to finish their connections at shutdown
+#: (ASGI tells the application no graceful timeout of its server).
+INI_SERVERS_STOP_SECONDS = 10.0
 # what quote() must leave alone to give back the path a server decoded
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
@@ -106,7 +112,9 @@ def load_asgi_app(config_uri: str, name: str = 'main') -> AsgiApplication:
     from pyramid.paster import get_app, setup_logging
 
     setup_logging(config_uri)
-    return make_asgi_app(get_app(config_uri, name))
+    asgi_app = make_asgi_app(get_app(config_uri, name))
+    asgi_app.ini_servers = IniServers.from_ini(config_uri.split('#', 1)[0])
+    return asgi_app
 
 
 def head_from_scope(scope: Scope) -> RequestHead:
@@ -141,6 +149,8 @@ class AsgiApplication:
         self.app = app
         self.settings = settings
         self._executor: ThreadPoolExecutor | None = None
+        #: The ini's servers, started and stopped by the lifespan.
+        self.ini_servers = IniServers()
         self._websocket_transport: Any = (
             transport_class('aiotao.websocket.asgi_transport', 'AsgiWebsocketTransport')
             if isinstance(app, PyramidApplication)
@@ -257,11 +267,14 @@ class AsgiApplication:
         asyncio.get_running_loop().set_default_executor(self._executor)
         if self.app.registry is not None:
             await lifecycle.start(self.app.registry)
+        await self.ini_servers.start(self.app.registry)
 
     async def shutdown(self) -> None:
-        """Close websockets (1001), notify ServerStopping, release the threads."""
+        """Stop the ini's servers, close websockets (1001), notify ServerStopping."""
         try:
+            self.ini_servers.close()
             await close_all_websockets()
+            await self.ini_servers.wait_closed(INI_SERVERS_STOP_SECONDS)
             if self.app.registry is not None:
                 await lifecycle.stop(self.app.registry)
         finally:

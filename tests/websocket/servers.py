@@ -4,9 +4,13 @@
   (:class:`aiotao.gunicorn.handler.AiohttpHandler`) on aiohttp's server,
   configured as the worker configures it: the worker's code, without the
   gunicorn process around it;
-* ``asgi``: :mod:`aiotao.asgi` under uvicorn.
+* ``asgi``: :mod:`aiotao.asgi` under uvicorn;
+* ``websockets``: the standalone server of ``aiotao serve-ws``
+  (:class:`aiotao.websocket.standalone.WebsocketServer`), on the
+  ``websockets`` library's server, which serves no HTTP views: tests of
+  HTTP behaviour are marked as not applying to it (``conftest.py``).
 
-The same websocket tests run against both (``servers`` fixture in
+The same websocket tests run against all three (``servers`` fixture in
 ``conftest.py``).  The servers run in the test's own loop, so a test can
 look at server-side state (the app's registry, open connections) directly.
 """
@@ -27,8 +31,9 @@ from aiotao.asgi import make_asgi_app
 from aiotao.gunicorn.handler import AiohttpHandler
 from aiotao.serving.application import served_application
 from aiotao.serving.settings import ServingSettings
+from aiotao.websocket.standalone import WebsocketServer
 
-SERVERS = ('aiohttp', 'asgi')
+SERVERS = ('aiohttp', 'asgi', 'websockets')
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ async def serve(kind: str, app: Any) -> AsyncIterator[RunningServer]:
         serving = _serve_aiohttp(app)
     elif kind == 'asgi':
         serving = _serve_uvicorn(app)
+    elif kind == 'websockets':
+        serving = _serve_websockets(app)
     else:
         raise ValueError(f'unknown server kind {kind!r}; expected one of {SERVERS}')
     async with serving as port:
@@ -80,6 +87,16 @@ async def _serve_aiohttp(app: Any) -> AsyncIterator[int]:
         listener.close()
         await server.shutdown(timeout=2)
         await listener.wait_closed()
+
+
+@asynccontextmanager
+async def _serve_websockets(app: Any) -> AsyncIterator[int]:
+    server = WebsocketServer(app, '127.0.0.1', 0)
+    await server.start()
+    try:
+        yield server.port
+    finally:
+        await server.stop(timeout=2)
 
 
 @asynccontextmanager
