@@ -22,10 +22,13 @@ def project(tmp_path: Path) -> tuple[Path, int]:
     """A directory holding the two files, the ini's port set to a free one."""
     port = free_port()
     ini = (REPO_ROOT / 'development.ini').read_text()
-    ini, replaced = re.subn(r'(?m)^port = \d+$', f'port = {port}', ini, count=1)
-    assert replaced == 1, 'development.ini has no "port = ..." line'
-    # the servers of its [aiotao.server:NAME] sections move to free ports too
-    ini = re.sub(r'(?m)^port = \d+$', lambda _: f'port = {free_port()}', ini)
+    # [server:main]'s port comes first; the servers of the [aiotao.server:NAME]
+    # sections after it move to free ports too
+    ports = iter([port])
+    ini, replaced = re.subn(
+        r'(?m)^port = \d+$', lambda _: f'port = {next(ports, None) or free_port()}', ini
+    )
+    assert replaced >= 1, 'development.ini has no "port = ..." line'
     (tmp_path / 'development.ini').write_text(ini)
     (tmp_path / 'gunicorn.conf.py').write_text(
         (REPO_ROOT / 'gunicorn.conf.py').read_text()
