@@ -49,6 +49,7 @@ A test using them::
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -69,6 +70,32 @@ _NO_PYTEST_ASYNCIO = (
     'aiotao_client is an async fixture for async tests, which need '
     'pytest-asyncio: pip install pytest-asyncio (or use aiotao_sync_client)'
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    let_pkg_resources_read_rewritten_modules()
+
+
+def let_pkg_resources_read_rewritten_modules() -> None:
+    """Let Pyramid find package files of modules pytest loaded itself.
+
+    pytest loads the modules of a plugin's distribution -- aiotao's own, once
+    installed from a wheel -- through its assertion-rewriting loader.
+    Pyramid looks up static files and templates with ``pkg_resources``,
+    which refuses loaders it does not know ("unregistered loader type"), so
+    ``aiotao.game``'s script served in-process would fail in a user's tests.
+    The rewritten modules are plain files on disk: read them as such.
+    """
+    from _pytest.assertion.rewrite import AssertionRewritingHook
+
+    with warnings.catch_warnings():
+        # setuptools deprecates pkg_resources; Pyramid still uses it
+        warnings.simplefilter('ignore', DeprecationWarning)
+        import pkg_resources
+
+    pkg_resources.register_loader_type(
+        AssertionRewritingHook, pkg_resources.DefaultProvider
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

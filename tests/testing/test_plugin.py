@@ -297,3 +297,32 @@ def test_a_given_mongodb_server_is_used(
     args = ['--aiotao-mongo-uri', server] if given == 'option' else []
     environ = {'AIOTAO_MONGO_URI': server} if given == 'environment' else {}
     passed(run_pytest(project, *args, pythonpath=[hidden], environ=environ), 1)
+
+
+def test_package_files_of_modules_pytest_rewrote_are_found(tmp_path: Path) -> None:
+    # A module loaded by pytest's assertion rewriter, as aiotao's own are
+    # when aiotao is installed from a wheel: Pyramid's asset lookup
+    # (pkg_resources) must still find the files beside it.
+    import importlib.util
+
+    import pkg_resources
+    from _pytest.assertion.rewrite import AssertionRewritingHook
+
+    package = tmp_path / 'rewritten_pkg'
+    (package / 'static').mkdir(parents=True)
+    (package / '__init__.py').write_text('')
+    (package / 'static' / 'app.js').write_text('// served')
+    spec = importlib.util.spec_from_file_location(
+        'rewritten_pkg', package / '__init__.py'
+    )
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__loader__ = AssertionRewritingHook.__new__(AssertionRewritingHook)
+    sys.modules['rewritten_pkg'] = module
+    try:
+        assert pkg_resources.resource_exists('rewritten_pkg', 'static/app.js')
+        assert pkg_resources.resource_string('rewritten_pkg', 'static/app.js') == (
+            b'// served'
+        )
+    finally:
+        del sys.modules['rewritten_pkg']

@@ -146,6 +146,15 @@ class MongoDBBackend(BrokerBackend):
             # resume does not replay what the server already scanned.
             self._resume_token = stream.resume_token
             if change is None:
+                if not stream.alive:
+                    # The server ended the stream (the collection or its
+                    # database was dropped, without an invalidate event on
+                    # some servers).  A dead stream answers try_next() at
+                    # once without waiting on the socket: looping on it
+                    # would starve the event loop.
+                    self._resume_token = None
+                    self._collection_ready = False
+                    raise ConnectionError(f'the change stream on {self.broker} ended')
                 continue
             if change.get('operationType') == 'invalidate':
                 # the collection was dropped or renamed: start afresh

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from aiotao.testing.mongodb_server import MongoDBServer
 from aiotao.websocket.backends.mongodb import MongoDBBackend
-from devtools.mongodb import MongoDBServer
 from tests.websocket.backends.processes import member_of, process, wait_for
 from tests.websocket.backends.proxy import TcpProxy
 
@@ -138,6 +138,31 @@ async def test_server_outage_keeps_local_delivery_and_recovers(
         r.getMessage() for r in caplog.records if ' lost MongoDB at ' in r.getMessage()
     ]
     assert 1 <= len(lost) <= 2, lost  # once per process that noticed, not per message
+
+
+@pytest.mark.timeout(30)
+async def test_a_dropped_database_ends_the_stream_without_starving_the_loop(
+    mongo_uri: str, mongo_db: Any
+) -> None:
+    # A stream whose database is dropped is dead: it must reconnect, not
+    # spin on a cursor that answers at once (the loop would starve and the
+    # worker could not even shut down).
+    settings = settings_for(mongo_uri, **{'aiotao.broadcast.retry_max': '0.2'})
+    async with process(settings) as one, process(settings) as two:
+        there = await member_of(two)
+        await one.broadcast('room', 'before')
+        await wait_for(lambda: there.received == ['before'])
+        await asyncio.to_thread(mongo_db.client.drop_database, mongo_db.name)
+        ticks = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 1.0:
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks > 20, f'the event loop ran {ticks} times in a second'
+        async with asyncio.timeout(15):
+            while 'after' not in there.received:
+                await one.broadcast('room', 'after')
+                await asyncio.sleep(0.1)
 
 
 async def test_foreign_documents_are_skipped(
