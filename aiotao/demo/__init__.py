@@ -27,6 +27,9 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.include('aiotao')
     config.include('aiotao.websocket')
     config.include('pyramid_jinja2')
+    config.include('aiotao.demo.sessions')
+    config.include('aiotao.demo.chat')
+    config.include('aiotao.demo.game')
     templates = 'aiotao.demo:templates/'
     config.add_route('home', '/')
     config.add_view(views.home, route_name='home', renderer=templates + 'home.jinja2')

@@ -7,6 +7,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from pyramid.csrf import check_csrf_token
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 
 from aiotao.websocket import WebsocketConnection
@@ -26,6 +27,7 @@ async def home(request: Any) -> dict[str, Any]:
         ('echo_test', 'the websocket echo test page (CONNECTED, SENT, RESPONSE)'),
         ('echo', 'a websocket echo (connect with a websocket client)'),
         ('items', 'a page reading and writing MongoDB through request.db'),
+        ('chat_home', 'a websocket chat: rooms, history, presence (aiotao.chat)'),
     ]
     return {'links': [(request.route_path(name), text) for name, text in links]}
 
@@ -67,6 +69,9 @@ async def list_items(request: Any) -> dict[str, Any]:
 
 
 async def add_item(request: Any) -> HTTPSeeOther:
+    # checked here rather than app-wide: the demo's other POST endpoints
+    # (examples with clients of their own) are not forms of this app
+    check_csrf_token(request)  # a missing or wrong token is a 400
     text = request.POST.get('text', '').strip()
     if not 0 < len(text) <= MAX_ITEM_LENGTH:
         raise HTTPBadRequest(f'an item is 1 to {MAX_ITEM_LENGTH} characters long')

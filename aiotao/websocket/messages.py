@@ -249,12 +249,17 @@ class MessageRouter:
             return None
         return {'type': 'reply', 'id': id, 'data': result}
 
-    async def serve(self, ws: Any, target: Any = None) -> None:
+    async def serve(
+        self, ws: Any, target: Any = None, *, rate_limit: RateLimit | None = None
+    ) -> None:
         """Read, dispatch and answer messages until the connection closes.
 
         ``target`` is what handlers get first; the connection by default.
+        ``rate_limit`` replaces the router's own for this connection (a
+        limit read from the application's settings).
         """
-        bucket = self.rate_limit.bucket() if self.rate_limit is not None else None
+        limit = rate_limit if rate_limit is not None else self.rate_limit
+        bucket = limit.bucket() if limit is not None else None
         handlers_target = ws if target is None else target
         try:
             while (raw := await ws.recv()) is not None:

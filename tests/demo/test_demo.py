@@ -15,7 +15,8 @@ INI = Path(__file__).parents[2] / 'development.ini'
 
 @pytest.fixture
 async def client(aiotao_mongodb: Any) -> AsyncIterator[TestClient]:
-    async with TestClient(str(INI), settings=aiotao_mongodb.settings) as client:
+    settings = {**aiotao_mongodb.settings, 'session.secret': 'demo-test-secret'}
+    async with TestClient(str(INI), settings=settings) as client:
         yield client
 
 
@@ -35,13 +36,30 @@ async def test_echo_test_page_points_at_the_websocket(client: TestClient) -> Non
         assert await ws.recv() == 'ping'
 
 
+async def csrf_token(client: TestClient) -> str:
+    page = await client.get('/items')
+    return page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
 async def test_items_page_stores_and_escapes(client: TestClient) -> None:
-    added = await client.post('/items', data={'text': '<script>x</script>'})
+    token = await csrf_token(client)
+    added = await client.post(
+        '/items', data={'text': '<script>x</script>', 'csrf_token': token}
+    )
     assert added.status_int == 303
     page = await client.get('/items')
     assert '<li>&lt;script&gt;x&lt;/script&gt;</li>' in page.text
 
 
 async def test_items_refuses_empty_and_oversized_text(client: TestClient) -> None:
-    assert (await client.post('/items', data={'text': ''})).status_int == 400
-    assert (await client.post('/items', data={'text': 'x' * 201})).status_int == 400
+    token = await csrf_token(client)
+    for text in ('', 'x' * 201):
+        response = await client.post('/items', data={'text': text, 'csrf_token': token})
+        assert response.status_int == 400
+
+
+async def test_items_refuses_a_post_without_the_csrf_token(client: TestClient) -> None:
+    await csrf_token(client)  # a session exists: the token is simply missing
+    response = await client.post('/items', data={'text': 'forged'})
+    assert response.status_int == 400
+    assert 'forged' not in (await client.get('/items')).text

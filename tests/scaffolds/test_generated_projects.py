@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -108,8 +109,9 @@ def served(
     """``gunicorn --paste development.ini`` in the project, on a free port."""
     ini = project.root / 'development.ini'
     text = ini.read_text()
-    # the user's own step: point the ini at their MongoDB
-    text = text.replace('mongodb://127.0.0.1:27017/', mongodb_uri)
+    # the user's own step: point the ini at their MongoDB (the project is
+    # shared by the module's tests: a previous test's server is replaced too)
+    text = re.sub(r'mongodb://127\.0\.0\.1:\d+/', mongodb_uri, text)
     ini.write_text(text)
     port = free_port()
     server = start_server(
@@ -152,6 +154,18 @@ def test_the_generated_project_serves_with_gunicorn(
         assert asyncio.run(echo()) == 'hello over a real socket'
         with urllib.request.urlopen(f'http://{served}/items', timeout=10) as response:
             assert response.status == 200  # request.db reached the database
+        with urllib.request.urlopen(
+            f'http://{served}/chat/lobby', timeout=10
+        ) as response:
+            assert 'data-socket-url="/chat/lobby/socket"' in response.read().decode()
+        with urllib.request.urlopen(f'http://{served}/game', timeout=10) as response:
+            assert 'arena.js' in response.read().decode()  # the arena shooter
+
+        async def game_hello() -> str | bytes:
+            async with websockets.connect(f'ws://{served}/game/ws') as ws:
+                return await ws.recv()
+
+        assert '"hello"' in str(asyncio.run(game_hello()))
 
 
 @SLOW
@@ -182,6 +196,13 @@ def test_the_echo_page_in_chromium(
             page.wait_for_selector('#output p:has-text("DISCONNECTED")', timeout=15000)
             lines = page.locator('#output p').all_text_contents()
             page.screenshot(path=str(tmp_path / 'echo-page.png'))
+            # the chat page: a message goes through the server and comes back
+            page.goto(f'http://{served}/chat/lobby')
+            page.wait_for_selector('#chat[data-state="open"]', timeout=15000)
+            page.fill('#text', '<b>hello</b>')
+            page.press('#text', 'Enter')
+            said = page.wait_for_selector('#messages li.message .text', timeout=15000)
+            assert said.text_content() == '<b>hello</b>'  # shown as text
         finally:
             browser.close()
     assert lines == [

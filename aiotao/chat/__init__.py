@@ -1,0 +1,51 @@
+"""A websocket chat: rooms, history in MongoDB, presence, across workers.
+
+::
+
+    config.include('aiotao.chat')        # needs mongo.uri (request.db)
+    config.add_chat_route('chat', '/chat/{room}/socket')
+
+and a page whose script speaks the JSON protocol of
+:mod:`aiotao.chat.protocol` (the demo's and the ``aiotao_websocket``
+scaffold's ``chat.js`` are ready-made).  Messages reach every worker and
+machine through the broadcast backend of :mod:`aiotao.websocket.groups`.
+
+The modules, by concern:
+
+* :mod:`~aiotao.chat.protocol`: the messages, both ways;
+* :mod:`~aiotao.chat.views`: the websocket view (join, history, leave);
+* :mod:`~aiotao.chat.connection`: one client's messages (say, nick, ping);
+* :mod:`~aiotao.chat.history`: messages in MongoDB, stored before acknowledged;
+* :mod:`~aiotao.chat.presence`: who is in a room, across workers;
+* :mod:`~aiotao.chat.announcements`: joined / left / renamed, then members;
+* :mod:`~aiotao.chat.nicknames`: names from the identity, the session, or made up;
+* :mod:`~aiotao.chat.text`: what text may hold;
+* :mod:`~aiotao.chat.rooms`: room names and their groups;
+* :mod:`~aiotao.chat.settings`: the ``aiotao.chat.*`` settings;
+* :mod:`~aiotao.chat.config`: ``includeme`` and ``add_chat_route``.
+"""
+
+from aiotao.chat.config import add_chat_route, includeme
+from aiotao.chat.connection import ChatConnection
+from aiotao.chat.history import ChatHistory, get_history
+from aiotao.chat.nicknames import Nickname, nickname_for
+from aiotao.chat.presence import Presence, get_presence
+from aiotao.chat.protocol import ChatMessage
+from aiotao.chat.settings import ChatSettings, get_chat_settings
+from aiotao.chat.views import ChatView
+
+__all__ = [
+    'ChatConnection',
+    'ChatHistory',
+    'ChatMessage',
+    'ChatSettings',
+    'ChatView',
+    'Nickname',
+    'Presence',
+    'add_chat_route',
+    'get_chat_settings',
+    'get_history',
+    'get_presence',
+    'includeme',
+    'nickname_for',
+]

@@ -1,0 +1,66 @@
+"""``config.include('aiotao.chat')``: settings, the ``add_chat_route`` directive.
+
+::
+
+    config.include('aiotao.chat')
+    config.add_chat_route('chat', '/chat/{room}/socket')
+
+Including it checks the ``aiotao.chat.*`` settings
+(:mod:`aiotao.chat.settings`) at once, includes ``aiotao.websocket`` and
+stops each worker's presence heartbeat when the server stops.  The chat
+keeps its messages and presence in MongoDB: the application needs
+``mongo.uri`` (see :mod:`aiotao.mongo`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+
+from aiotao.chat.presence import get_presence
+from aiotao.chat.settings import chat_settings
+from aiotao.chat.views import ChatView
+from aiotao.lifecycle import ServerStopping
+from aiotao.mappers import WebsocketMapper
+
+__all__ = ['add_chat_route', 'includeme']
+
+
+def add_chat_route(
+    config: Configurator,
+    name: str,
+    pattern: str,
+    *,
+    view: type[ChatView] = ChatView,
+    **view_options: Any,
+) -> None:
+    """Serve a chat websocket at ``pattern``; its ``{room}`` names the room.
+
+    ``view_options`` go to ``add_view`` (``permission='chat'``, a custom
+    predicate...).  Without ``{room}`` in the pattern the room is
+    ``lobby``.
+
+    >>> config.add_chat_route('chat', '/chat/{room}/socket')   # doctest: +SKIP
+    """
+    config.add_route(name, pattern)
+    config.add_view(view, route_name=name, mapper=WebsocketMapper, **view_options)
+
+
+async def stop_presence(event: ServerStopping) -> None:
+    await get_presence(event.registry).close()
+
+
+def includeme(config: Configurator) -> None:
+    settings = config.get_settings()
+    # parse now: a bad setting stops the application from starting
+    chat_settings(settings)
+    if not settings.get('mongo.uri'):
+        raise ConfigurationError(
+            'aiotao.chat keeps its history and presence in MongoDB: set mongo.uri '
+            '(e.g. mongo.uri = mongodb://127.0.0.1:27017/myapp) and include aiotao'
+        )
+    config.include('aiotao.websocket')
+    config.add_directive('add_chat_route', add_chat_route)
+    config.add_subscriber(stop_presence, ServerStopping)

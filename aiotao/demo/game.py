@@ -1,0 +1,38 @@
+"""The demo's arena shooter: ``/game`` (the page), ``/game/ws`` (its websocket)
+and ``/game/metrics`` (this worker's rooms and their tick times, as JSON).
+
+Included by the demo's ``main`` with ``config.include('aiotao.demo.game')``;
+the rules, the room server and the browser client come from
+:mod:`aiotao.game`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.config import Configurator
+
+from aiotao.game import get_game, serve_game
+from aiotao.mappers import WebsocketMapper
+
+
+async def game_page(request: Any) -> dict[str, Any]:
+    return {}
+
+
+async def game_metrics(request: Any) -> dict[str, Any]:
+    lobby = get_game(request.registry).lobby
+    return {'worker': lobby.worker, 'rooms': lobby.metrics()}
+
+
+def includeme(config: Configurator) -> None:
+    config.include('aiotao.websocket')
+    config.include('aiotao.game')
+    config.add_route('game', '/game')
+    config.add_view(
+        game_page, route_name='game', renderer='aiotao.demo:templates/game.jinja2'
+    )
+    config.add_route('game_ws', '/game/ws')
+    config.add_view(serve_game, route_name='game_ws', mapper=WebsocketMapper)
+    config.add_route('game_metrics', '/game/metrics')
+    config.add_view(game_metrics, route_name='game_metrics', renderer='json')

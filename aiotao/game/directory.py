@@ -1,0 +1,268 @@
+"""Where the rooms are: the directory every worker reads to match players.
+
+Each room is owned by one worker process, which publishes a
+:class:`RoomInfo` (its id, owner, private code, players) with an expiry
+and refreshes it while the room runs, a lease: a worker that dies takes
+its rooms out of the directory within ``lease`` seconds.
+
+* :class:`MemoryDirectory`: one process (the default);
+* :class:`RedisDirectory`: shared by every worker and machine using the
+  same Redis (``aiotao.game.directory = redis://127.0.0.1:6379/0``);
+* :class:`MongoDirectory`: shared through the application's MongoDB
+  (``aiotao.game.directory = mongodb``, with ``mongo.uri``).
+
+With ``aiotao.broadcast`` set to Redis or MongoDB, the directory follows it.
+
+The matchmaker's rule, the same everywhere (:func:`fullest_open`): a
+quick join goes to the public room with the most players that still has
+a seat, so that rooms fill up before new ones open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+__all__ = [
+    'MemoryDirectory',
+    'MongoDirectory',
+    'RedisDirectory',
+    'RoomDirectory',
+    'RoomInfo',
+    'fullest_open',
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """What the directory knows of a room.
+
+    >>> RoomInfo('r1', owner='w1', players=3, capacity=10).has_seat
+    True
+    """
+
+    id: str
+    owner: str
+    players: int
+    capacity: int
+    #: The code a private room is joined with; ``None`` for a public room.
+    code: str | None = None
+
+    @property
+    def has_seat(self) -> bool:
+        return self.players < self.capacity
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> RoomInfo:
+        return cls(**json.loads(text))
+
+
+def fullest_open(rooms: Iterable[RoomInfo]) -> RoomInfo | None:
+    """The public room with the most players that has a seat left.
+
+    >>> fullest_open([RoomInfo('a', 'w', 2, 4), RoomInfo('b', 'w', 3, 4),
+    ...               RoomInfo('c', 'w', 4, 4), RoomInfo('d', 'w', 3, 4, 'CODE')])
+    RoomInfo(id='b', owner='w', players=3, capacity=4, code=None)
+    """
+    candidates = [room for room in rooms if room.code is None and room.has_seat]
+    return max(candidates, key=lambda room: room.players, default=None)
+
+
+class RoomDirectory(Protocol):
+    """The rooms of every worker, as the matchmaker sees them."""
+
+    async def publish(self, room: RoomInfo, lease: float) -> None:
+        """Record (or refresh) ``room`` for ``lease`` seconds."""
+
+    async def remove(self, room: RoomInfo) -> None: ...
+
+    async def get(self, room_id: str) -> RoomInfo | None: ...
+
+    async def by_code(self, code: str) -> RoomInfo | None: ...
+
+    async def quick_match(self) -> RoomInfo | None:
+        """The room a quick join goes to (:func:`fullest_open`), if any."""
+
+    async def close(self) -> None: ...
+
+
+class MemoryDirectory:
+    """The rooms of this process.
+
+    >>> directory = MemoryDirectory()
+    >>> asyncio.run(directory.publish(RoomInfo('r1', 'w1', 1, 4), lease=10))
+    >>> asyncio.run(directory.quick_match())
+    RoomInfo(id='r1', owner='w1', players=1, capacity=4, code=None)
+    """
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, tuple[RoomInfo, float]] = {}
+
+    def _live(self) -> list[RoomInfo]:
+        now = time.monotonic()
+        return [room for room, expires in self._rooms.values() if expires > now]
+
+    async def publish(self, room: RoomInfo, lease: float) -> None:
+        self._rooms[room.id] = (room, time.monotonic() + lease)
+
+    async def remove(self, room: RoomInfo) -> None:
+        self._rooms.pop(room.id, None)
+
+    async def get(self, room_id: str) -> RoomInfo | None:
+        return next((room for room in self._live() if room.id == room_id), None)
+
+    async def by_code(self, code: str) -> RoomInfo | None:
+        return next((room for room in self._live() if room.code == code), None)
+
+    async def quick_match(self) -> RoomInfo | None:
+        return fullest_open(self._live())
+
+    async def close(self) -> None:
+        self._rooms.clear()
+
+
+class RedisDirectory:
+    """The rooms of every worker sharing one Redis server.
+
+    Keys (under ``prefix``): ``room:<id>`` holds a room's JSON and expires
+    with its lease, ``code:<code>`` the id of a private room, and the set
+    ``public`` the ids of public rooms (ids whose room expired are pruned
+    when a quick match reads them).
+    """
+
+    def __init__(self, url: str, prefix: str = 'aiotao:game:') -> None:
+        self.url = url
+        self.prefix = prefix
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _redis(self) -> Any:
+        # made on the loop that uses it: after the fork, in the worker
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            import redis.asyncio
+
+            self._client = redis.asyncio.Redis.from_url(self.url)
+            self._loop = loop
+        return self._client
+
+    async def publish(self, room: RoomInfo, lease: float) -> None:
+        redis = self._redis()
+        milliseconds = max(1, int(lease * 1000))
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.set(f'{self.prefix}room:{room.id}', room.to_json(), px=milliseconds)
+            if room.code is None:
+                pipe.sadd(f'{self.prefix}public', room.id)
+            else:
+                pipe.set(f'{self.prefix}code:{room.code}', room.id, px=milliseconds)
+            await pipe.execute()
+
+    async def remove(self, room: RoomInfo) -> None:
+        redis = self._redis()
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.delete(f'{self.prefix}room:{room.id}')
+            pipe.srem(f'{self.prefix}public', room.id)
+            if room.code is not None:
+                pipe.delete(f'{self.prefix}code:{room.code}')
+            await pipe.execute()
+
+    async def get(self, room_id: str) -> RoomInfo | None:
+        text = await self._redis().get(f'{self.prefix}room:{room_id}')
+        return RoomInfo.from_json(text) if text is not None else None
+
+    async def by_code(self, code: str) -> RoomInfo | None:
+        room_id = await self._redis().get(f'{self.prefix}code:{code}')
+        return await self.get(room_id.decode()) if room_id is not None else None
+
+    async def quick_match(self) -> RoomInfo | None:
+        redis = self._redis()
+        ids = sorted(
+            member.decode() for member in await redis.smembers(f'{self.prefix}public')
+        )
+        if not ids:
+            return None
+        texts = await redis.mget([f'{self.prefix}room:{id}' for id in ids])
+        expired = [id for id, text in zip(ids, texts, strict=True) if text is None]
+        if expired:
+            await redis.srem(f'{self.prefix}public', *expired)
+        return fullest_open(RoomInfo.from_json(text) for text in texts if text)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
+class MongoDirectory:
+    """The rooms of every worker sharing the application's MongoDB database.
+
+    One document per room in ``collection``, its ``_id`` the room's id and
+    ``expires`` the end of its lease (wall-clock seconds: the workers'
+    clocks are assumed to agree within a fraction of the lease).  Expired
+    documents are never matched, and are deleted as rooms are published.
+    ``database`` returns the database on the running loop
+    (:func:`aiotao.mongo.get_database`).
+    """
+
+    def __init__(
+        self, database: Callable[[], Any], collection: str = 'aiotao_game_rooms'
+    ) -> None:
+        self._database = database
+        self.collection_name = collection
+
+    def _rooms(self) -> Any:
+        return self._database()[self.collection_name]
+
+    @staticmethod
+    def _info(document: dict[str, Any] | None) -> RoomInfo | None:
+        if document is None:
+            return None
+        return RoomInfo(
+            document['_id'],
+            document['owner'],
+            document['players'],
+            document['capacity'],
+            document.get('code'),
+        )
+
+    async def publish(self, room: RoomInfo, lease: float) -> None:
+        rooms = self._rooms()
+        now = time.time()
+        document = {**asdict(room), 'expires': now + lease}
+        del document['id']
+        await rooms.replace_one({'_id': room.id}, document, upsert=True)
+        await rooms.delete_many({'expires': {'$lt': now}})
+
+    async def remove(self, room: RoomInfo) -> None:
+        await self._rooms().delete_one({'_id': room.id})
+
+    async def get(self, room_id: str) -> RoomInfo | None:
+        return self._info(
+            await self._rooms().find_one(
+                {'_id': room_id, 'expires': {'$gt': time.time()}}
+            )
+        )
+
+    async def by_code(self, code: str) -> RoomInfo | None:
+        return self._info(
+            await self._rooms().find_one(
+                {'code': code, 'expires': {'$gt': time.time()}}
+            )
+        )
+
+    async def quick_match(self) -> RoomInfo | None:
+        cursor = self._rooms().find({'code': None, 'expires': {'$gt': time.time()}})
+        documents = await cursor.to_list(length=None)
+        return fullest_open(
+            info for info in map(self._info, documents) if info is not None
+        )
+
+    async def close(self) -> None:
+        pass  # the client belongs to aiotao.mongo, which closes it

@@ -1,0 +1,234 @@
+"""The lobby of one worker process: the rooms it owns, and matchmaking.
+
+* **Quick join** goes to the fullest public room that has a seat, in the
+  directory (so possibly owned by another worker), or opens a new one.
+* **Create** opens a public room; **private** opens one joined by a short
+  code (``code``), which the directory resolves for every worker.
+* Rooms end themselves once they have been empty for
+  ``aiotao.game.empty_timeout`` seconds (bots do not count); the lobby then
+  awaits the room's task and takes it out of the directory.  Nothing is
+  left running: :meth:`Lobby.close` (at server shutdown) closes every
+  room and awaits it.
+
+There is one lobby per application and process::
+
+    lobby = get_lobby(request.registry)
+    room = await lobby.create(private=True, bots=3)
+    room.code            # 'K7QX2': tell your friends
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import secrets
+import socket
+from typing import Any
+
+from pyramid.registry import Registry
+
+from aiotao.game.directory import (
+    MemoryDirectory,
+    MongoDirectory,
+    RedisDirectory,
+    RoomDirectory,
+    RoomInfo,
+)
+from aiotao.game.errors import NoSuchRoom, RoomClosed, TooManyRooms
+from aiotao.game.relay import ControlInbox, control_group
+from aiotao.game.room import Room
+from aiotao.game.settings import GameSettings
+from aiotao.mongo.connection import get_database
+from aiotao.websocket.groups import Groups
+
+__all__ = ['Lobby', 'new_code']
+
+log = logging.getLogger(__name__)
+
+#: Letters and digits that cannot be misread (no 0/O, 1/I/L).
+CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789'
+CODE_LENGTH = 5
+GOLDEN_RATIO = (5**0.5 - 1) / 2
+
+
+def new_code() -> str:
+    """A private room's code: five letters and digits that read unambiguously.
+
+    >>> len(new_code()), set(new_code()) <= set(CODE_ALPHABET)
+    (5, True)
+    """
+    return ''.join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def directory_from_settings(
+    settings: GameSettings, registry: Registry | None = None
+) -> RoomDirectory:
+    """The directory ``aiotao.game.directory`` names (``registry``: for ``mongodb``)."""
+    if settings.directory == 'memory':
+        return MemoryDirectory()
+    if settings.directory == 'mongodb':
+        if registry is None:
+            raise ValueError('the mongodb directory needs the application registry')
+        return MongoDirectory(lambda: get_database(registry))
+    return RedisDirectory(settings.directory)
+
+
+class Lobby:
+    """The rooms owned by this process, and the way to any room."""
+
+    def __init__(
+        self,
+        settings: GameSettings,
+        groups: Groups,
+        directory: RoomDirectory | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.groups = groups
+        self.directory = directory or directory_from_settings(settings, registry)
+        #: This process among the workers (the owner recorded in the directory).
+        self.worker = f'{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}'
+        #: The rooms this process owns, by id.
+        self.rooms: dict[str, Room] = {}
+        self._inboxes: dict[str, ControlInbox] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._lease_task: asyncio.Task[None] | None = None
+        self._opened = 0
+        self.closed = False
+
+    # -- finding a room ----------------------------------------------------
+
+    def info(self, room: Room) -> RoomInfo:
+        return RoomInfo(room.id, self.worker, len(room.seats), room.capacity, room.code)
+
+    def owns(self, info: RoomInfo) -> bool:
+        return info.owner == self.worker and info.id in self.rooms
+
+    async def quick_match(self) -> RoomInfo | None:
+        """The room a quick join goes to, if one has a seat."""
+        return await self.directory.quick_match()
+
+    async def by_code(self, code: str) -> RoomInfo:
+        info = await self.directory.by_code(code.strip().upper())
+        if info is None:
+            raise NoSuchRoom(f'no open room has the code {code[:12]!r}')
+        return info
+
+    async def get(self, room_id: str) -> RoomInfo:
+        info = await self.directory.get(room_id)
+        if info is None:
+            raise NoSuchRoom(f'room {room_id[:16]!r} is closed')
+        return info
+
+    # -- owning rooms ------------------------------------------------------
+
+    async def create(self, *, private: bool = False, bots: int = 0) -> Room:
+        """Open a room owned by this process, with ``bots`` seats played by the server."""
+        if self.closed:
+            raise RoomClosed('the server is shutting down: no new rooms')
+        if len(self.rooms) >= self.settings.max_rooms:
+            raise TooManyRooms(
+                f'this server runs its maximum of {self.settings.max_rooms} rooms '
+                f'(aiotao.game.max_rooms); try again later'
+            )
+        settings = self.settings
+        room = Room(
+            settings.rules(random.Random()),
+            id=secrets.token_hex(4),
+            code=new_code() if private else None,
+            broadcast=self.groups.broadcast,
+            tick_rate=settings.tick_rate,
+            grace_period=settings.grace_period,
+            empty_timeout=settings.empty_timeout,
+            max_queued_inputs=settings.max_queued_inputs,
+            keyframe_interval=settings.keyframe_interval,
+            # the golden ratio spreads any number of rooms evenly over a period
+            phase=self._opened * GOLDEN_RATIO,
+            welcome={'worker': os.getpid()},
+        )
+        self._opened += 1
+        room.add_bots(bots)
+        inbox = ControlInbox(room, self.groups, self.publish)
+        await self.groups.join(control_group(room.id), inbox)
+        self.rooms[room.id] = room
+        self._inboxes[room.id] = inbox
+        room.start()
+        self._watchers[room.id] = asyncio.create_task(
+            self._watch(room), name=f'game room {room.id} watcher'
+        )
+        await self.publish(room)
+        self._start_lease()
+        log.info(
+            'game room %s opened (%s)', room.id, 'private' if private else 'public'
+        )
+        return room
+
+    async def publish(self, room: Room) -> None:
+        """Tell the directory the room's current players (after a join or leave)."""
+        if not room.closed:
+            await self.directory.publish(self.info(room), self.settings.lease)
+
+    async def _watch(self, room: Room) -> None:
+        """Await the room's end, then forget it."""
+        assert room.task is not None
+        try:
+            await asyncio.wait([room.task])
+        finally:
+            self.rooms.pop(room.id, None)
+            self._watchers.pop(room.id, None)
+            inbox = self._inboxes.pop(room.id, None)
+            if inbox is not None:
+                await inbox.close()
+                try:
+                    await self.groups.leave(control_group(room.id), inbox)
+                except Exception:  # the backend may be closed already (shutdown)
+                    log.exception('game room %s: leaving its control group', room.id)
+            try:
+                await self.directory.remove(self.info(room))
+            except Exception:  # the directory's lease expires the entry anyway
+                log.exception('game room %s: removing it from the directory', room.id)
+            log.info('game room %s ended (%s)', room.id, room.outcome)
+            if not self.rooms:
+                await self._stop_lease()
+
+    def _start_lease(self) -> None:
+        if self._lease_task is None or self._lease_task.done():
+            self._lease_task = asyncio.create_task(
+                self._refresh_leases(), name='game rooms lease'
+            )
+
+    async def _refresh_leases(self) -> None:
+        while self.rooms:
+            await asyncio.sleep(self.settings.lease / 3)
+            for room in list(self.rooms.values()):
+                inbox = self._inboxes.get(room.id)
+                if inbox is not None:
+                    inbox.drop_silent(self.settings.lease)
+                try:
+                    await self.publish(room)
+                except Exception:  # Redis away for a moment: retry next round
+                    log.exception('game room %s: refreshing its lease', room.id)
+
+    async def _stop_lease(self) -> None:
+        task, self._lease_task = self._lease_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.wait([task])
+
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """Each owned room's tick metrics (see :class:`~aiotao.game.metrics.TickMetrics`)."""
+        return {id: room.metrics.as_dict() for id, room in self.rooms.items()}
+
+    async def close(self) -> None:
+        """Close every room, await their tasks, stop the directory (at shutdown)."""
+        self.closed = True
+        # (taken first: a watcher forgets itself as soon as its room ends)
+        watchers = list(self._watchers.values())
+        for room in list(self.rooms.values()):
+            await room.close('the server is shutting down')
+        if watchers:
+            await asyncio.wait(watchers)
+        await self._stop_lease()
+        await self.directory.close()

@@ -1,0 +1,304 @@
+"""Several workers: a player connected to one worker plays in a room owned by another.
+
+A room runs in one worker process, its owner (the :mod:`directory
+<aiotao.game.directory>` says which).  A player whose websocket landed on
+another worker is relayed through the application's group backend
+(``aiotao.broadcast``: Redis or MongoDB), with three kinds of group:
+
+* ``aiotao.game.state.<room>`` (:func:`aiotao.game.room.state_group`):
+  the room's snapshots; every player's connection joins it, wherever it is;
+* ``aiotao.game.control.<room>`` (:func:`control_group`): what players
+  on other workers ask of the room (join, input, leave); the owner's
+  :class:`ControlInbox` is its only member;
+* ``aiotao.game.connection.<id>`` (:func:`connection_group`): the
+  owner's answers to one relayed player (welcome, errors); the worker
+  holding the connection reads them with a :class:`RelayedConnection`
+  and passes them on.
+
+Workers trust each other: the input a worker relays was checked there
+against the rules' ``input_schema`` and is checked again by the owner.
+
+A worker that dies cannot say that its players left: it says, every
+third of ``aiotao.game.lease``, that they are still there (``alive``), and
+the owner treats a relayed player not heard of for a whole lease as
+disconnected (its seat then waits the grace period, as any other).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from aiotao.game.errors import GameError, RoomClosed
+from aiotao.game.room import Room
+from aiotao.websocket.groups import Groups
+from aiotao.websocket.messages import MessageError
+from aiotao.websocket.schema import Schema, SchemaError
+
+__all__ = [
+    'ControlInbox',
+    'RelayedConnection',
+    'RemoteLink',
+    'RemoteSeat',
+    'connection_group',
+    'control_group',
+]
+
+log = logging.getLogger(__name__)
+
+#: Seconds a relayed join waits for the owner's answer.
+JOIN_TIMEOUT = 5.0
+
+
+def control_group(room_id: str) -> str:
+    """The group of a room's owner: relayed joins, inputs and leaves.
+
+    >>> control_group('r1')
+    'aiotao.game.control.r1'
+    """
+    return f'aiotao.game.control.{room_id}'
+
+
+def connection_group(connection_id: str) -> str:
+    """The group of one relayed connection: the owner's answers to it.
+
+    >>> connection_group('c1')
+    'aiotao.game.connection.c1'
+    """
+    return f'aiotao.game.connection.{connection_id}'
+
+
+class _Tasks:
+    """Tasks started from synchronous group deliveries, awaited when closing."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+
+# -- the owner's side --------------------------------------------------------
+
+
+class RemoteLink:
+    """The :class:`~aiotao.game.room.PlayerLink` of a player on another worker."""
+
+    def __init__(self, groups: Groups, connection_id: str, tasks: _Tasks) -> None:
+        self.groups = groups
+        self.connection_id = connection_id
+        self._tasks = tasks
+
+    async def send(self, text: str) -> None:
+        await self.groups.broadcast(connection_group(self.connection_id), text)
+
+    def detach(self) -> None:
+        self._tasks.spawn(self.send(json.dumps({'type': 'detached'})))
+
+
+class ControlInbox:
+    """The owner's member of a room's control group: relayed requests to the room."""
+
+    def __init__(
+        self,
+        room: Room,
+        groups: Groups,
+        changed: Callable[[Room], Awaitable[None]],
+    ) -> None:
+        self.room = room
+        self.groups = groups
+        self._changed = changed
+        self._schema: Schema[Any] = Schema(room.rules.input_schema)
+        self._links: dict[str, RemoteLink] = {}
+        #: The seat of each relayed connection, and when it was last heard of.
+        self._players: dict[str, str] = {}
+        self._heard: dict[str, float] = {}
+        self._tasks = _Tasks()
+
+    @property
+    def is_open(self) -> bool:
+        return not self.room.closed
+
+    def send_nowait(self, data: str | bytes) -> bool:
+        try:
+            request = json.loads(data)
+            op = request['op']
+            if request.get('conn') in self._links:
+                self._heard[request['conn']] = asyncio.get_running_loop().time()
+            if op == 'alive':
+                pass  # (heard: that is all)
+            elif op == 'input':
+                # only from the connection holding the seat (not one it
+                # was taken over from)
+                seat = self.room.seats.get(request['seat'])
+                link = self._links.get(request['conn'])
+                if seat is not None and link is not None and seat.link is link:
+                    self.room.submit(
+                        seat.player.id, self._schema.load(request['input'])
+                    )
+            elif op in ('join', 'rejoin'):
+                self._tasks.spawn(self._join(request))
+            elif op == 'leave':
+                seat = self.room.seats.get(request['seat'])
+                link = self._forget(request['conn'])
+                if seat is not None and link is not None and seat.link is link:
+                    self.room.leave(seat.player.id)
+                    self._tasks.spawn(self._changed(self.room))
+            elif op == 'disconnect':
+                link = self._forget(request['conn'])
+                if link is not None:
+                    self.room.disconnect(request['seat'], link)
+            else:
+                log.warning(
+                    'game room %s: unknown relayed request %r', self.room.id, op
+                )
+        except (ValueError, KeyError, TypeError, SchemaError, GameError) as exc:
+            log.warning('game room %s: bad relayed request: %s', self.room.id, exc)
+        return True
+
+    async def _join(self, request: dict[str, Any]) -> None:
+        connection = request['conn']
+        link = RemoteLink(self.groups, connection, self._tasks)
+        # known before the welcome goes out: the player's first inputs
+        # may arrive while the join is still being answered
+        self._links[connection] = link
+        self._heard[connection] = asyncio.get_running_loop().time()
+        try:
+            if request['op'] == 'rejoin':
+                seat = await self.room.rejoin(request['token'], link)
+            else:
+                seat = await self.room.join(request['name'], link)
+        except GameError as refused:
+            self._forget(connection)
+            await link.send(json.dumps({'type': 'join_failed', **refused.as_json()}))
+            return
+        self._players[connection] = seat.player.id
+        await self._changed(self.room)
+
+    def _forget(self, connection: str) -> RemoteLink | None:
+        self._players.pop(connection, None)
+        self._heard.pop(connection, None)
+        return self._links.pop(connection, None)
+
+    def drop_silent(self, timeout: float) -> list[str]:
+        """Disconnect the relayed players not heard of for ``timeout`` seconds.
+
+        Their worker sends ``alive`` regularly: silence means it is gone
+        (killed, or cut off from the broker), and its players' seats go
+        into their grace period as if their connections had dropped.
+        Returns the seats disconnected.
+        """
+        now = asyncio.get_running_loop().time()
+        dropped = []
+        for connection, heard in list(self._heard.items()):
+            if now - heard > timeout:
+                player_id = self._players.get(connection)
+                link = self._forget(connection)
+                if player_id is not None and link is not None:
+                    self.room.disconnect(player_id, link)
+                    dropped.append(player_id)
+        return dropped
+
+    async def close(self) -> None:
+        await self._tasks.close()
+
+
+# -- the side of the worker holding the connection ---------------------------
+
+
+class RelayedConnection:
+    """This worker's member of a relayed player's connection group.
+
+    Passes the owner's messages on to the websocket, and tells the session
+    when the room let the player go (``detached``).
+    """
+
+    def __init__(self, ws: Any, detached: Callable[[str | None], None]) -> None:
+        self.ws = ws
+        self._detached = detached
+        self._answer: asyncio.Future[dict[str, Any]] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self.ws.is_open)
+
+    def send_nowait(self, data: str | bytes) -> bool:
+        try:
+            message = json.loads(data)
+        except ValueError:
+            return bool(self.ws.send_nowait(data))
+        kind = message.get('type')
+        answer = self._answer
+        if kind in ('welcome', 'join_failed') and answer is not None:
+            if not answer.done():
+                answer.set_result(message)
+            if kind == 'join_failed':
+                return True
+        elif kind == 'detached':
+            self._detached(None)
+            return True
+        elif kind == 'room_closed':
+            self._detached(message.get('room'))
+        return bool(self.ws.send_nowait(data))
+
+    async def request(
+        self, groups: Groups, room_id: str, request: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Send a join request to the room's owner and wait for its welcome."""
+        self._answer = asyncio.get_running_loop().create_future()
+        try:
+            await groups.broadcast(control_group(room_id), json.dumps(request))
+            async with asyncio.timeout(JOIN_TIMEOUT):
+                answer = await self._answer
+        except TimeoutError:
+            raise RoomClosed(
+                f'room {room_id} did not answer: its worker may be gone'
+            ) from None
+        finally:
+            self._answer = None
+        if answer['type'] == 'join_failed':
+            raise MessageError(answer['code'], answer['message'])
+        return answer
+
+
+class RemoteSeat:
+    """A seat in a room owned by another worker, as a session holds it."""
+
+    def __init__(
+        self, groups: Groups, room_id: str, player_id: str, connection_id: str
+    ) -> None:
+        self.groups = groups
+        self.room_id = room_id
+        self.player_id = player_id
+        self.connection_id = connection_id
+
+    async def _tell(self, op: str, **fields: Any) -> None:
+        request = {'op': op, 'seat': self.player_id, 'conn': self.connection_id}
+        await self.groups.broadcast(
+            control_group(self.room_id), json.dumps({**request, **fields})
+        )
+
+    async def submit(self, input: Any) -> None:
+        await self._tell('input', input=asdict(input))
+
+    async def leave(self) -> None:
+        await self._tell('leave')
+
+    async def disconnect(self) -> None:
+        await self._tell('disconnect')
+
+    async def alive(self) -> None:
+        """Tell the owner this connection is still there (see :meth:`ControlInbox.drop_silent`)."""
+        await self._tell('alive')

@@ -1,0 +1,166 @@
+"""The ``aiotao.game.*`` settings, checked when the application starts.
+
+::
+
+    [app:main]
+    aiotao.game.rules = aiotao.game.arena.Arena  # a GameRules subclass
+    aiotao.game.tick_rate = 20            # ticks per second
+    aiotao.game.grace_period = 15         # seconds a dropped player keeps its seat
+    aiotao.game.empty_timeout = 2         # seconds an empty room lives on
+    aiotao.game.max_rooms = 100           # rooms one worker process owns at most
+    aiotao.game.max_queued_inputs = 4     # inputs waiting per player for a tick
+    aiotao.game.max_messages_per_second = 40  # per connection; flooding closes 1008
+    aiotao.game.keyframe_interval = 5     # seconds between full snapshots
+    aiotao.game.directory = memory        # or mongodb, or redis://host:6379/0 (several workers)
+    aiotao.game.lease = 10                # seconds a room's directory entry lives
+
+A bad value is a :class:`~pyramid.exceptions.ConfigurationError` naming
+the setting:
+
+>>> GameSettings.from_settings({'aiotao.game.tick_rate': 'fast'})
+Traceback (most recent call last):
+...
+pyramid.exceptions.ConfigurationError: aiotao.game.tick_rate = 'fast': expected a number from 1 to 240 (ticks per second)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pyramid.exceptions import ConfigurationError
+from pyramid.path import DottedNameResolver
+
+from aiotao.game.rules import GameRules
+
+__all__ = ['PREFIX', 'GameSettings']
+
+PREFIX = 'aiotao.game.'
+
+
+def _number(
+    settings: Mapping[str, Any],
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    unit: str,
+) -> float:
+    raw = settings.get(PREFIX + name)
+    if raw is None or raw == '':
+        return float(default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not low <= value <= high:
+        raise ConfigurationError(
+            f'{PREFIX}{name} = {raw!r}: expected a number from {low:g} to {high:g} '
+            f'({unit})'
+        )
+    return value
+
+
+def _integer(
+    settings: Mapping[str, Any], name: str, default: int, low: int, high: int, unit: str
+) -> int:
+    value = _number(settings, name, default, low, high, unit)
+    if value != int(value):
+        raise ConfigurationError(
+            f'{PREFIX}{name} = {settings[PREFIX + name]!r}: expected a whole number '
+            f'({unit})'
+        )
+    return int(value)
+
+
+def _rules(settings: Mapping[str, Any]) -> type[GameRules[Any]]:
+    name = settings.get(PREFIX + 'rules') or 'aiotao.game.arena.Arena'
+    try:
+        rules = DottedNameResolver().maybe_resolve(name)
+    except (ImportError, ValueError) as exc:
+        raise ConfigurationError(
+            f'{PREFIX}rules = {name!r}: cannot import it ({exc}); expected the '
+            f'dotted name of a GameRules subclass, e.g. aiotao.game.arena.Arena'
+        ) from None
+    if not (isinstance(rules, type) and issubclass(rules, GameRules)):
+        raise ConfigurationError(
+            f'{PREFIX}rules = {name!r}: {rules!r} is not a subclass of '
+            f'aiotao.game.GameRules'
+        )
+    if not hasattr(rules, 'input_schema'):
+        raise ConfigurationError(
+            f'{PREFIX}rules = {name!r}: {rules.__name__} has no input_schema '
+            f'(the dataclass of its input messages)'
+        )
+    return rules
+
+
+def _directory(settings: Mapping[str, Any]) -> str:
+    value = str(settings.get(PREFIX + 'directory') or '').strip()
+    if not value:
+        # where the broadcast backend is, the rooms are listed too
+        broadcast = str(settings.get('aiotao.broadcast') or '').strip()
+        if broadcast.startswith(('redis://', 'rediss://')):
+            return broadcast
+        return 'mongodb' if broadcast == 'mongodb' else 'memory'
+    if value in ('memory', 'mongodb') or value.startswith(('redis://', 'rediss://')):
+        if value == 'mongodb' and not settings.get('mongo.uri'):
+            raise ConfigurationError(
+                f'{PREFIX}directory = mongodb: set mongo.uri too (the rooms are '
+                f"listed in the application's MongoDB database)"
+            )
+        return value
+    raise ConfigurationError(
+        f'{PREFIX}directory = {value!r}: expected memory (one process), mongodb '
+        f"(the application's mongo.uri) or a redis:// URL (rooms shared by "
+        f'several workers)'
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GameSettings:
+    """Everything the ``aiotao.game.*`` settings decide.
+
+    >>> GameSettings.from_settings({}).tick_rate
+    20.0
+    """
+
+    rules: type[GameRules[Any]]
+    tick_rate: float = 20.0
+    grace_period: float = 15.0
+    empty_timeout: float = 2.0
+    max_rooms: int = 100
+    max_queued_inputs: int = 4
+    max_messages_per_second: float = 40.0
+    keyframe_interval: float = 5.0
+    directory: str = 'memory'
+    lease: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> GameSettings:
+        settings = settings or {}
+        return cls(
+            rules=_rules(settings),
+            tick_rate=_number(settings, 'tick_rate', 20, 1, 240, 'ticks per second'),
+            grace_period=_number(settings, 'grace_period', 15, 0, 3600, 'seconds'),
+            empty_timeout=_number(settings, 'empty_timeout', 2, 0, 3600, 'seconds'),
+            max_rooms=_integer(settings, 'max_rooms', 100, 1, 100_000, 'rooms'),
+            max_queued_inputs=_integer(
+                settings, 'max_queued_inputs', 4, 1, 1000, 'inputs per player'
+            ),
+            max_messages_per_second=_number(
+                settings,
+                'max_messages_per_second',
+                40,
+                1,
+                10_000,
+                'messages per second per connection',
+            ),
+            keyframe_interval=_number(
+                settings, 'keyframe_interval', 5, 0.1, 3600, 'seconds'
+            ),
+            directory=_directory(settings),
+            lease=_number(settings, 'lease', 10, 1, 3600, 'seconds'),
+        )

@@ -1,0 +1,40 @@
+"""The game application the websocket tests serve, and a rules class that fails."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyramid.config import Configurator
+
+from aiotao.game import Arena, serve_game
+from aiotao.mappers import WebsocketMapper
+
+#: Short timeouts so that tests of the grace period and cleanup take a second.
+TEST_SETTINGS = {
+    'aiotao.game.grace_period': '5',
+    'aiotao.game.empty_timeout': '0.3',
+}
+
+
+class CrashingArena(Arena):
+    """The arena, with a bug: a tick with a player named 'boom' raises."""
+
+    def step(self, dt: float) -> None:
+        if any(ship.name == 'boom' for ship in self.ships.values()):
+            raise RuntimeError('boom: a bug in the game rules')
+        super().step(dt)
+
+
+def make_app(**settings: str) -> Any:
+    config = Configurator(settings={**TEST_SETTINGS, **settings})
+    config.include('aiotao')
+    config.include('aiotao.websocket')
+    config.include('aiotao.game')
+    config.add_route('game', '/game/ws')
+    config.add_view(serve_game, route_name='game', mapper=WebsocketMapper)
+    return config.make_wsgi_app()
+
+
+def main(global_config: dict[str, Any], **settings: str) -> Any:
+    """The PasteDeploy factory, for the tests that run gunicorn."""
+    return make_app(**settings)

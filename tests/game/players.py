@@ -1,0 +1,131 @@
+"""A test player: a real websocket client that keeps the room's state as it sees it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from aiotao.game.patch import merge_apply
+
+WAIT = 5.0
+
+
+class TestPlayer:
+    """Reads every message in a task; ``state`` is the room as this client sees it."""
+
+    __test__ = False
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.messages: list[dict[str, Any]] = []
+        self.state: dict[str, Any] | None = None
+        self.tick = 0
+        self.welcome: dict[str, Any] | None = None
+        self.bytes_received = 0
+        self._arrived = asyncio.Event()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                assert isinstance(raw, str)
+                self.bytes_received += len(raw)
+                message = json.loads(raw)
+                self.messages.append(message)
+                if message['type'] == 'snapshot':
+                    self.state, self.tick = message['state'], message['tick']
+                elif message['type'] == 'delta' and self.state is not None:
+                    self.state = merge_apply(self.state, message['patch'])
+                    self.tick = message['tick']
+                elif message['type'] == 'welcome':
+                    self.welcome = message
+                elif message['type'] == 'room_closed':
+                    self.state = None
+                self._arrived.set()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self._arrived.set()
+
+    async def send(self, type: str, **fields: Any) -> None:
+        await self.ws.send(json.dumps({'type': type, **fields}))
+
+    async def wait_for(
+        self, check: Callable[[TestPlayer], Any], timeout: float = WAIT
+    ) -> Any:
+        """Wait until ``check(self)`` is truthy; its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check(self)
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._reader.done():
+                raise AssertionError(
+                    f'waited {timeout}s in vain; last messages: {self.messages[-5:]}'
+                )
+            self._arrived.clear()
+            try:
+                # woken by each message; every 20 ms too, for server-side checks
+                await asyncio.wait_for(self._arrived.wait(), min(remaining, 0.02))
+            except TimeoutError:
+                pass
+
+    async def message(self, type: str, after: int = 0) -> dict[str, Any]:
+        """The first message of ``type`` from index ``after`` on (waiting for it)."""
+
+        def found(player: TestPlayer) -> dict[str, Any] | None:
+            return next((m for m in player.messages[after:] if m['type'] == type), None)
+
+        return await self.wait_for(found)  # type: ignore[no-any-return]
+
+    async def join(self, **fields: Any) -> dict[str, Any]:
+        """Join; the welcome, once the first snapshot arrived too."""
+        self.welcome = None
+        start = len(self.messages)
+        await self.send('join', **fields)
+        await self.wait_for(
+            lambda p: (
+                p.welcome is not None
+                or any(m['type'] == 'error' for m in p.messages[start:])
+            )
+        )
+        if self.welcome is None:
+            raise AssertionError(f'join refused: {self.messages[start:]}')
+        await self.wait_for(lambda p: p.state is not None and self.me in p.players)
+        return self.welcome
+
+    @property
+    def me(self) -> str:
+        assert self.welcome is not None
+        return str(self.welcome['seat'])
+
+    @property
+    def players(self) -> dict[str, Any]:
+        return self.state['players'] if self.state else {}
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await self._reader
+
+
+@asynccontextmanager
+async def connect(url: str) -> AsyncIterator[TestPlayer]:
+    async with websockets.connect(url, origin=_origin(url)) as ws:  # type: ignore[arg-type]
+        player = TestPlayer(ws)
+        try:
+            await player.message('hello')
+            yield player
+        finally:
+            await player.close()
+
+
+def _origin(url: str) -> str:
+    return 'http://' + url.split('://', 1)[1].split('/', 1)[0]

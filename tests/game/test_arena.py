@@ -1,0 +1,182 @@
+"""The arena's rules without sockets: movement, authority, firing, hits, bots."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from aiotao.game.arena import Arena, ArenaInput
+from aiotao.game.rules import InvalidInput, Player
+from aiotao.websocket.schema import Schema, SchemaError
+
+DT = 0.05
+
+
+def arena_with(*names: str, seed: int = 7) -> tuple[Arena, list[Player]]:
+    arena = Arena(random.Random(seed))
+    players = [Player(f'p{n}', name) for n, name in enumerate(names, 1)]
+    for player in players:
+        arena.on_join(player)
+    return arena, players
+
+
+def place(arena: Arena, player: Player, x: float, y: float) -> None:
+    arena.ships[player.id].x = x
+    arena.ships[player.id].y = y
+
+
+def test_a_tick_moves_a_ship_by_speed_times_dt() -> None:
+    arena, [ana] = arena_with('ana')
+    place(arena, ana, 400, 300)
+    arena.on_input(ana, ArenaInput(dx=1, dy=0))
+    for _ in range(4):
+        arena.step(DT)
+    assert arena.ships['p1'].x == pytest.approx(400 + 4 * Arena.speed * DT)
+    assert arena.ships['p1'].y == pytest.approx(300)
+
+
+def test_a_diagonal_is_no_faster_than_a_straight_line() -> None:
+    arena, [ana] = arena_with('ana')
+    place(arena, ana, 400, 300)
+    arena.on_input(ana, ArenaInput(dx=1, dy=1))
+    arena.step(DT)
+    ship = arena.ships['p1']
+    assert math.hypot(ship.x - 400, ship.y - 300) == pytest.approx(Arena.speed * DT)
+
+
+def test_many_inputs_in_one_tick_move_no_further() -> None:
+    # a client sending 50 inputs between two ticks does not go 50 times as far
+    arena, [ana] = arena_with('ana')
+    place(arena, ana, 400, 300)
+    for _ in range(50):
+        arena.on_input(ana, ArenaInput(dx=1))
+    arena.step(DT)
+    assert arena.ships['p1'].x == pytest.approx(400 + Arena.speed * DT)
+
+
+def test_ships_stay_inside_the_arena() -> None:
+    arena, [ana] = arena_with('ana')
+    place(arena, ana, 30, 30)
+    arena.on_input(ana, ArenaInput(dx=-1, dy=-1))
+    for _ in range(100):
+        arena.step(DT)
+    ship = arena.ships['p1']
+    assert (ship.x, ship.y) == (Arena.radius, Arena.radius)
+
+
+def test_the_schema_refuses_impossible_inputs() -> None:
+    schema: Schema[ArenaInput] = Schema(ArenaInput)
+    assert schema.load({'dx': 0.5, 'fire': True}) == ArenaInput(dx=0.5, fire=True)
+    for bad in (
+        {'dx': 50},  # a speed, not a direction
+        {'aim': 7},
+        {'x': 900, 'y': 10},  # a position: not an input at all
+        {'fire': 'yes'},
+        {'dx': 'NaN'},
+    ):
+        with pytest.raises(SchemaError):
+            schema.load(bad)
+
+
+def test_holding_fire_shoots_at_the_cooldown_rate() -> None:
+    arena, [ana] = arena_with('ana')
+    place(arena, ana, 100, 300)
+    shots = 0
+    for _ in range(40):  # two seconds, fire held and re-sent every tick
+        before = arena._next_bullet
+        arena.on_input(ana, ArenaInput(fire=True))
+        arena.on_input(ana, ArenaInput(fire=True))
+        arena.step(DT)
+        shots += arena._next_bullet - before
+    assert shots == math.ceil(2.0 / Arena.fire_cooldown)
+
+
+def test_a_bullet_hits_scores_and_the_dead_respawn() -> None:
+    arena, [ana, bob] = arena_with('ana', 'bob')
+    place(arena, ana, 100, 300)
+    place(arena, bob, 300, 300)
+    arena.on_input(ana, ArenaInput(aim=0, fire=True))
+    for _ in range(Arena.max_hp * 12):
+        arena.step(DT)
+        if not arena.ships['p2'].alive:
+            break
+    assert not arena.ships['p2'].alive
+    assert arena.ships['p1'].score == 1
+    assert arena.ships['p2'].score == 0
+    arena.on_input(ana, ArenaInput(fire=False))
+    for _ in range(round(Arena.respawn_delay / DT) + 1):
+        arena.step(DT)
+    assert arena.ships['p2'].alive and arena.ships['p2'].hp == Arena.max_hp
+
+
+def test_own_bullets_do_not_hit_the_shooter() -> None:
+    arena, [ana] = arena_with('ana')
+    place(arena, ana, 400, 300)
+    arena.on_input(ana, ArenaInput(aim=0, fire=True))
+    for _ in range(40):
+        arena.step(DT)
+    assert arena.ships['p1'].hp == Arena.max_hp
+
+
+def test_input_for_a_player_without_a_ship_is_refused() -> None:
+    arena, _ = arena_with()
+    with pytest.raises(InvalidInput):
+        arena.on_input(Player('p9', 'ghost'), ArenaInput())
+
+
+def test_the_snapshot_is_json_and_the_delta_holds_only_what_changed() -> None:
+    arena, [ana, bob] = arena_with('ana', 'bob')
+    place(arena, ana, 400, 300)
+    place(arena, bob, 200, 200)
+    before = arena.snapshot()
+    arena.on_input(ana, ArenaInput(dx=1))
+    arena.step(DT)
+    after = arena.snapshot()
+    assert arena.delta(before, after) == {'players': {'p1': {'x': 410.0}}}
+    arena.on_leave(bob)
+    assert arena.delta(after, arena.snapshot()) == {'players': {'p2': None}}
+    assert arena.delta(after, after) == {}
+
+
+def test_bots_move_and_shoot_deterministically_with_a_seed() -> None:
+    def play(seed: int) -> dict[str, object]:
+        arena = Arena(random.Random(seed))
+        bots = [Player(f'b{n}', f'bot {n}', bot=True) for n in range(4)]
+        for bot in bots:
+            arena.on_join(bot)
+        start = {id: (s.x, s.y) for id, s in arena.ships.items()}
+        fired = 0
+        for _ in range(200):
+            for bot in bots:
+                bot_input = arena.bot_input(bot)
+                if bot_input is not None:
+                    arena.on_input(bot, bot_input)
+            before = arena._next_bullet
+            arena.step(DT)
+            fired += arena._next_bullet - before
+        moved = all((s.x, s.y) != start[id] for id, s in arena.ships.items())
+        return {'snapshot': arena.snapshot(), 'fired': fired, 'moved': moved}
+
+    first = play(3)
+    assert first == play(3)
+    assert first['moved'] and first['fired']
+    assert sum(p['score'] for p in first['snapshot']['players'].values()) > 0  # type: ignore[index]
+
+
+def test_a_flying_bullet_is_sent_once() -> None:
+    arena, [ana] = arena_with('ana')
+    place(arena, ana, 100, 300)
+    arena.on_input(ana, ArenaInput(aim=0, fire=True))
+    arena.step(DT)
+    fired = arena.snapshot()
+    [bullet] = fired['bullets'].values()
+    assert bullet['vx'] == Arena.bullet_speed and bullet['t'] == DT
+    arena.on_input(ana, ArenaInput(fire=False))
+    arena.step(DT)
+    # the bullet moved, but a client computes that: the delta leaves it out
+    assert 'bullets' not in arena.delta(fired, arena.snapshot())
+    for _ in range(round(Arena.bullet_ttl / DT)):
+        arena.step(DT)
+    assert arena.delta(fired, arena.snapshot())['bullets'] == {'0': None}

@@ -1,0 +1,86 @@
+"""The room directory: in memory, and shared through a real Redis or MongoDB."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from aiotao.game.directory import (
+    MemoryDirectory,
+    MongoDirectory,
+    RedisDirectory,
+    RoomDirectory,
+    RoomInfo,
+)
+from tests.harness.redis import RedisServer
+
+
+@pytest.fixture(params=['memory', 'redis', 'mongodb'])
+async def directory(
+    request: pytest.FixtureRequest, tmp_path: object
+) -> AsyncIterator[RoomDirectory]:
+    if request.param == 'memory':
+        yield MemoryDirectory()
+        return
+    if request.param == 'mongodb':
+        uri: str = request.getfixturevalue('mongo_uri')
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
+        try:
+            yield MongoDirectory(lambda: client.get_default_database())
+        finally:
+            await client.close()
+        return
+    server: RedisServer = request.getfixturevalue('redis_server')
+    redis_directory = RedisDirectory(server.url)
+    yield redis_directory
+    await redis_directory.close()
+
+
+async def test_quick_match_picks_the_fullest_public_room_with_a_seat(
+    directory: RoomDirectory,
+) -> None:
+    assert await directory.quick_match() is None
+    await directory.publish(RoomInfo('a', 'w1', 2, 4), lease=10)
+    await directory.publish(RoomInfo('b', 'w2', 3, 4), lease=10)
+    await directory.publish(RoomInfo('c', 'w1', 4, 4), lease=10)  # full
+    await directory.publish(RoomInfo('d', 'w1', 3, 4, code='K7QX2'), lease=10)
+    match = await directory.quick_match()
+    assert match is not None and match.id == 'b' and match.owner == 'w2'
+    # refreshed with a new count: the match follows
+    await directory.publish(RoomInfo('b', 'w2', 4, 4), lease=10)
+    match = await directory.quick_match()
+    assert match is not None and match.id == 'a'
+
+
+async def test_private_rooms_are_found_by_code_and_removed(
+    directory: RoomDirectory,
+) -> None:
+    room = RoomInfo('d', 'w1', 1, 4, code='K7QX2')
+    await directory.publish(room, lease=10)
+    assert await directory.by_code('K7QX2') == room
+    assert await directory.get('d') == room
+    assert await directory.by_code('NOPE1') is None
+    await directory.remove(room)
+    assert await directory.by_code('K7QX2') is None
+    assert await directory.get('d') is None
+
+
+async def test_an_entry_expires_with_its_lease(directory: RoomDirectory) -> None:
+    await directory.publish(RoomInfo('a', 'gone-worker', 1, 4), lease=0.2)
+    assert await directory.get('a') is not None
+    await asyncio.sleep(0.35)
+    assert await directory.get('a') is None
+    assert await directory.quick_match() is None
+
+
+async def test_workers_share_the_redis_directory(redis_server: RedisServer) -> None:
+    one, two = RedisDirectory(redis_server.url), RedisDirectory(redis_server.url)
+    try:
+        await one.publish(RoomInfo('a', 'w1', 1, 4), lease=10)
+        assert await two.quick_match() == RoomInfo('a', 'w1', 1, 4)
+    finally:
+        await one.close()
+        await two.close()

@@ -1,0 +1,68 @@
+"""The aiotao.game.* settings: defaults, and errors that name the setting."""
+
+from __future__ import annotations
+
+import pytest
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+
+from aiotao.game.arena import Arena
+from aiotao.game.settings import GameSettings
+from tests.game.rules import Counters
+
+
+def test_defaults() -> None:
+    settings = GameSettings.from_settings({})
+    assert settings.rules is Arena
+    assert settings.tick_rate == 20.0
+    assert settings.directory == 'memory'
+
+
+def test_values_are_read() -> None:
+    settings = GameSettings.from_settings(
+        {
+            'aiotao.game.rules': 'tests.game.rules.Counters',
+            'aiotao.game.tick_rate': '30',
+            'aiotao.game.grace_period': '2.5',
+            'aiotao.game.max_rooms': '7',
+            'aiotao.game.directory': 'redis://127.0.0.1:6379/1',
+        }
+    )
+    assert settings.rules is Counters
+    assert (settings.tick_rate, settings.grace_period, settings.max_rooms) == (
+        30,
+        2.5,
+        7,
+    )
+    assert settings.directory == 'redis://127.0.0.1:6379/1'
+
+
+def test_the_directory_follows_a_redis_broadcast_backend() -> None:
+    settings = GameSettings.from_settings({'aiotao.broadcast': 'redis://h:1/0'})
+    assert settings.directory == 'redis://h:1/0'
+
+
+@pytest.mark.parametrize(
+    ('name', 'value', 'says'),
+    [
+        ('tick_rate', '0', 'from 1 to 240'),
+        ('tick_rate', 'fast', 'from 1 to 240'),
+        ('grace_period', '-1', 'seconds'),
+        ('max_rooms', '2.5', 'whole number'),
+        ('max_messages_per_second', 'nan', 'messages per second'),
+        ('rules', 'tests.game.nope.Rules', 'cannot import'),
+        ('rules', 'aiotao.game.room.Room', 'not a subclass of aiotao.game.GameRules'),
+        ('directory', 'mysql://x', 'redis://'),
+    ],
+)
+def test_a_bad_setting_is_named(name: str, value: str, says: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        GameSettings.from_settings({f'aiotao.game.{name}': value})
+    assert f'aiotao.game.{name} = ' in str(error.value)
+    assert says in str(error.value)
+
+
+def test_including_checks_the_settings_at_startup() -> None:
+    config = Configurator(settings={'aiotao.game.tick_rate': '1000'})
+    with pytest.raises(ConfigurationError, match=r'aiotao\.game\.tick_rate'):
+        config.include('aiotao.game')
