@@ -311,6 +311,18 @@ def test_a_ten_second_page_does_not_hold_up_another(followed: FollowedTutorial) 
 
 
 @SLOW
+def test_the_chat_and_game_pages_the_tutorial_opens_are_served(
+    followed: FollowedTutorial,
+) -> None:
+    base = f'http://127.0.0.1:{followed.http_port}'
+    for path, script in (('/chat', 'chat.js'), ('/game', 'arena.js')):
+        assert f'http://127.0.0.1:6543{path}' in TUTORIAL.read_text()
+        with urllib.request.urlopen(base + path, timeout=10) as response:
+            assert response.status == 200
+            assert script in response.read().decode()
+
+
+@SLOW
 def test_the_browser_shows_the_echo_test(
     followed: FollowedTutorial, tmp_path: Path
 ) -> None:
