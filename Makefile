@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint check bench clean
+.PHONY: install system-deps run test lint check bench clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ run: install
 	$(BIN)/python devtools/mongodb.py run --data var/mongodb --port 27017 -- \
 		$(BIN)/gunicorn --paste development.ini
 
+# The documentation, warnings as errors (the test suite builds it too).
+docs: install
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 # Speed, side by side with peers in one run (ratios; the machine is shared).
 bench: install
 	$(BIN)/pip install -q -e '.[bench]'
@@ -52,4 +56,4 @@ bench: install
 	$(BIN)/python bench/servers.py
 
 clean:
-	rm -rf $(VENV) var build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var build dist docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache
