@@ -30,7 +30,7 @@ from pyramid.interfaces import (
     ITraverser,
 )
 from pyramid.registry import Registry
-from pyramid.threadlocal import RequestContext
+from pyramid.threadlocal import RequestContext, manager
 from pyramid.traversal import DefaultRootFactory
 from pyramid.util import InstancePropertyHelper
 from zope.interface import implementedBy, implementer, providedBy
@@ -255,8 +255,13 @@ class AsyncRouter:
         This is the entry point for servers.  Exceptions that no exception
         view handles propagate, as they do out of Pyramid's router.
         """
-        with self.request_context(environ) as request:
+        request = self.make_request(environ)
+        # what RequestContext(request) does, without its object and calls
+        manager.push({'registry': request.registry, 'request': request})
+        try:
             return await self.invoke_request(request)
+        finally:
+            manager.pop()
 
     async def invoke_request(self, request: Any, _use_tweens: bool = True) -> Any:
         """Run ``request`` through tweens, the router and the callbacks."""

@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/servers.py [--duration 5] [--rounds 2]
                                       [--only hello] [--quick] [--check]
+                                      [--baseline DIR]
 
 Starts four servers on 127.0.0.1, one worker process each:
 
-* ``aiotao``: the demo app (``bench/aiotao.ini``) on ``aiotao.gunicorn.Worker``;
+* ``aiotao``: the demo's endpoints (``bench/aiotao.ini``, app in
+  ``bench/peers/aiotao_app.py``) on ``aiotao.gunicorn.Worker``;
 * ``aiohttp``: raw aiohttp.web (``bench/peers/aiohttp_app.py``) on
   ``aiohttp.GunicornWebWorker``;
 * ``pyramid``: stock sync Pyramid (``bench/peers/pyramid_sync.py``) on
@@ -21,7 +23,11 @@ order, and the best rate of each is kept: the machine is shared, so only the
 ratios of one run mean something.  Errors are summed over all rounds.
 
 The table ends with the issue's targets, PASS or FAIL.  ``--check`` makes a
-FAIL the exit status (1).
+FAIL the exit status (1).  ``--baseline DIR`` also serves the ``aiotao``
+package of another checkout (``git archive HEAD aiotao | tar -x -C DIR``)
+as ``baseline``, so a change is measured before and after in one run.  For
+per-request costs that do not move with the machine's load, see
+``bench/instructions.py``.
 """
 
 from __future__ import annotations
@@ -90,6 +96,8 @@ class Server:
     websocket: bool = True
     #: A gunicorn master forks the worker; uvicorn serves in its own process.
     forks_worker: bool = True
+    #: Put first on ``PYTHONPATH``: another checkout's ``aiotao`` (--baseline).
+    pythonpath: str = ''
 
 
 def program(name: str, package: str) -> str:
@@ -172,16 +180,25 @@ SERVERS = [
 
 
 def start_servers(servers: Sequence[Server], log_dir: Path) -> list[ServerProcess]:
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        [str(PEERS), str(REPO_ROOT), *filter(None, [env.get('PYTHONPATH')])]
-    )
-    env['PYTHONUNBUFFERED'] = '1'
-    env.pop('WEB_CONCURRENCY', None)
-    env.pop('GUNICORN_CMD_ARGS', None)
+    base_env = dict(os.environ)
+    base_env['PYTHONUNBUFFERED'] = '1'
+    base_env.pop('WEB_CONCURRENCY', None)
+    base_env.pop('GUNICORN_CMD_ARGS', None)
     started: list[ServerProcess] = []
     try:
         for server in servers:
+            env = dict(base_env)
+            env['PYTHONPATH'] = os.pathsep.join(
+                filter(
+                    None,
+                    [
+                        server.pythonpath,
+                        str(PEERS),
+                        str(REPO_ROOT),
+                        base_env.get('PYTHONPATH'),
+                    ],
+                )
+            )
             port = free_port()
             started.append(
                 ServerProcess(
@@ -335,6 +352,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help='start this server only (repeatable); ratios need aiohttp/pyramid',
     )
     parser.add_argument(
+        '--baseline',
+        metavar='DIR',
+        help=(
+            'also serve the aiotao package found in DIR (e.g. a "git archive '
+            'HEAD aiotao" of the commit before a change) as "baseline", for '
+            'a before/after comparison in one run'
+        ),
+    )
+    parser.add_argument(
         '--quick',
         action='store_true',
         help='a smoke run: 1 second per run, one round, no warm-up',
@@ -359,6 +385,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     open_files = raise_open_files_limit()
     endpoints = [e for e in ENDPOINTS if not args.only or e.name in args.only]
     servers = [s for s in SERVERS if not args.server or s.key in args.server]
+    if args.baseline:
+        baseline = Path(args.baseline).resolve()
+        if not (baseline / 'aiotao' / '__init__.py').exists():
+            raise SystemExit(f'--baseline {baseline}: no aiotao package there')
+        servers.insert(
+            1,
+            replace(
+                SERVERS[0],
+                key='baseline',
+                label='aiotao baseline (gunicorn)',
+                pythonpath=str(baseline),
+            ),
+        )
     runs = sum(1 for e in endpoints for s in servers if s.websocket or not e.websocket)
     estimate = runs * args.rounds * (args.duration + args.warmup + 0.5) + 10
     print(

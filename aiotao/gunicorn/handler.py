@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from aiohttp import StreamReader, web
+from aiohttp import HttpVersion10, HttpVersion11, StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import CIMultiDict
 
@@ -61,6 +61,7 @@ AccessLog = Callable[
 ]
 
 _CONTINUE = b'HTTP/1.1 100 Continue\r\n\r\n'
+_HTTP_VERSIONS = {HttpVersion11: '1.1', HttpVersion10: '1.0'}
 
 
 def request_head(request: web.BaseRequest) -> RequestHead:
@@ -72,12 +73,13 @@ def request_head(request: web.BaseRequest) -> RequestHead:
     peer = transport.get_extra_info('peername') if transport else None
     sock = transport.get_extra_info('sockname') if transport else None
     version = request.version
+    http_version = _HTTP_VERSIONS.get(version) or f'{version.major}.{version.minor}'
     return RequestHead(
         method=request.method,
         raw_path=raw_path,
         query_string=query,
         headers=request.raw_headers,
-        http_version=f'{version.major}.{version.minor}',
+        http_version=http_version,
         scheme=request.scheme,
         client=(peer[0], peer[1]) if isinstance(peer, tuple) else None,
         server=(sock[0], sock[1]) if isinstance(sock, tuple) else None,
@@ -127,7 +129,12 @@ class AiohttpHandler:
         started = time.monotonic()
         head = request_head(request)
         try:
-            body = await self._read_body(request)
+            length = declared_length(request.raw_headers)
+            check_length(length, self.settings.max_body_size)
+            if length == 0 or not request.body_exists:
+                body = empty_body()
+            else:
+                body = await self._read_body(request)
             environ = build_environ(head, body, self.settings)
         except ClientError as exc:
             environ = _refused_environ(head)
@@ -137,8 +144,11 @@ class AiohttpHandler:
             # aiohttp drops the connection quietly when this is written
             return web.Response(status=400)
         try:
-            if self.websocket_transport is not None and is_websocket_upgrade(
-                request.raw_headers
+            if (
+                self.websocket_transport is not None
+                # the environ tells cheaply whether an Upgrade header came
+                and 'HTTP_UPGRADE' in environ
+                and is_websocket_upgrade(request.raw_headers)
             ):
                 return await self._websocket(request, environ, started)
             response = await respond(self.app, environ, self.error_log)
@@ -148,11 +158,8 @@ class AiohttpHandler:
             body.file.close()
 
     async def _read_body(self, request: web.BaseRequest) -> RequestBody:
+        """The body a request announced (its length was checked already)."""
         limit = self.settings.max_body_size
-        length = declared_length(request.raw_headers)
-        check_length(length, limit)
-        if length == 0 or not request.body_exists:
-            return empty_body()
         if (
             request.version >= (1, 1)
             and request.headers.get('Expect', '').lower() == '100-continue'
@@ -176,16 +183,21 @@ class AiohttpHandler:
     ) -> web.StreamResponse:
         start = response.start
         send_body = may_have_body(request.method, start.status)
-        if isinstance(response.body, list | tuple):
+        body = response.body
+        if isinstance(body, list | tuple):
             # in memory already (WebOb's usual body): aiohttp writes head and
             # body in one go
+            if not send_body:
+                content = None
+            elif len(body) == 1 and not response.prefix and type(body[0]) is bytes:
+                content = body[0]
+            else:
+                content = b''.join([*response.prefix, *body])
             reply: web.StreamResponse = web.Response(
                 status=start.status,
                 reason=start.reason or None,
                 headers=CIMultiDict(start.headers),
-                body=b''.join([*response.prefix, *response.body])
-                if send_body
-                else None,
+                body=content,
             )
         else:
             reply = await self._stream(request, response, send_body)

@@ -47,7 +47,9 @@ from gunicorn.workers import base
 
 from aiotao import lifecycle
 from aiotao.gunicorn.handler import AiohttpHandler
+from aiotao.servers import IniServers
 from aiotao.serving.application import ServedApplication, served_application
+from aiotao.serving.garbage import tune_for_serving
 from aiotao.serving.proxies import TrustedProxies
 from aiotao.serving.responses import Environ
 from aiotao.serving.settings import ServingSettings
@@ -77,6 +79,8 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
         self._stop_requested: asyncio.Event | None = None
         self._quit_requested: asyncio.Event | None = None
         self._executor: ThreadPoolExecutor | None = None
+        #: The ini's [aiotao.server:NAME] servers (aiotao.servers).
+        self.ini_servers = IniServers()
 
     # -- process setup, in the child after fork --------------------------
 
@@ -222,8 +226,12 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
             )
             for listener in self.sockets
         ]
+        self.ini_servers = IniServers.for_gunicorn(self.cfg, self.app)
         if registry is not None:
             await lifecycle.start(registry)
+        await self.ini_servers.start(registry)
+        # the loaded app is frozen out of the collector's walks (see module)
+        tune_for_serving()
         for listener in listeners:
             await listener.start_serving()
         self.booted = True
@@ -276,6 +284,7 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
         deadline = loop.time() + self.cfg.graceful_timeout * GRACEFUL_SHARE
         for listener in listeners:
             listener.close()
+        self.ini_servers.close()
         # idle keep-alive connections close now; busy ones after their response
         server.pre_shutdown()
         if not self._quit_requested_now():
@@ -288,6 +297,9 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
         if self._quit_requested_now():
             remaining = min(remaining, QUICK_EXIT_SECONDS)
         await server.shutdown(timeout=remaining)
+        await self.ini_servers.wait_closed(
+            min(remaining, max(0.1, deadline - loop.time()))
+        )
         if app.registry is not None:
             await lifecycle.stop(app.registry)
 

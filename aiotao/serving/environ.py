@@ -45,13 +45,27 @@ _JOINERS = {'HTTP_COOKIE': '; '}
 _UNPREFIXED = {'CONTENT_TYPE', 'CONTENT_LENGTH'}
 # the server has de-chunked and measured the body: these no longer apply
 _DROPPED = {'HTTP_TRANSFER_ENCODING', 'CONTENT_LENGTH'}
-_FORWARDING = (b'x-forwarded-for', b'x-forwarded-proto', b'x-forwarded-host')
+_FORWARDING = {
+    'HTTP_X_FORWARDED_FOR': 'x-forwarded-for',
+    'HTTP_X_FORWARDED_PROTO': 'x-forwarded-proto',
+    'HTTP_X_FORWARDED_HOST': 'x-forwarded-host',
+}
 _DEFAULT_PORTS = {'http': '80', 'https': '443'}
 
+#: Environ keys of the header names seen so far (``None``: dropped).  Clients
+#: send the same few names over and over; the size bound keeps a client that
+#: makes up names from growing it.
+_header_keys: dict[bytes, str | None] = {}
+_HEADER_KEYS_KEPT = 512
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class RequestHead:
-    """A request as a server parsed it, before its body."""
+    """A request as a server parsed it, before its body (treat as read-only).
+
+    Not a frozen dataclass: every request makes one, and a frozen one
+    costs three times as much to build.
+    """
 
     method: str
     #: The path as sent, percent-encoded, without the query string.
@@ -119,15 +133,19 @@ def build_environ(
     Raises :class:`~aiotao.serving.errors.ClientError` for a request that
     cannot be served (a path outside the mount point, a bad header).
     """
-    path = wsgi_path(head.raw_path)
+    raw_path = head.raw_path
+    # most paths have no percent-escape to decode
+    path = wsgi_path(raw_path) if b'%' in raw_path else raw_path.decode('latin-1')
     if head.root_path:
         mount_point = _as_wsgi_str(head.root_path.rstrip('/'))
         script_name, path_info = mount(path, mount_point, outside_ok=True)
-    else:
+    elif settings.script_name:
         mount_point = _as_wsgi_str(settings.script_name)
         script_name, path_info = mount(path, mount_point, outside_ok=False)
+    else:
+        script_name, path_info = '', path
     query = head.query_string.decode('latin-1')
-    raw_uri = head.raw_path.decode('latin-1') + ('?' + query if query else '')
+    raw_uri = raw_path.decode('latin-1') + ('?' + query if query else '')
     environ: dict[str, Any] = {
         'REQUEST_METHOD': head.method,
         'SCRIPT_NAME': script_name,
@@ -146,28 +164,49 @@ def build_environ(
         'wsgi.multiprocess': True,
         'wsgi.run_once': False,
     }
-    forwarding: dict[str, str] = {}
+    forwarded = False
+    header_keys = _header_keys
     for raw_name, raw_value in head.headers:
-        name = raw_name.decode('latin-1')
-        if '_' in name:
+        try:
+            key = header_keys[raw_name]
+        except KeyError:
+            key = _header_key(raw_name)
+        if key is None:
             continue
         value = raw_value.decode('latin-1').strip()
-        key = name.upper().replace('-', '_')
-        if key not in _UNPREFIXED:
-            key = 'HTTP_' + key
         if key in environ:
             environ[key] += _JOINERS.get(key, ', ') + value
         else:
             environ[key] = value
-        lowered = raw_name.lower()
-        if lowered in _FORWARDING:
-            forwarding[lowered.decode('latin-1')] = environ[key]
+            if key in _FORWARDING:
+                forwarded = True
     for key in _DROPPED:
         environ.pop(key, None)
     if body.length:
         environ['CONTENT_LENGTH'] = str(body.length)
+    forwarding = (
+        {name: environ[key] for key, name in _FORWARDING.items() if key in environ}
+        if forwarded
+        else {}
+    )
     _add_addresses(environ, head, settings, forwarding)
     return environ
+
+
+def _header_key(raw_name: bytes) -> str | None:
+    """The environ key of a header name, or ``None`` for a dropped name."""
+    name = raw_name.decode('latin-1')
+    key: str | None
+    if '_' in name:
+        key = None
+    else:
+        key = name.upper().replace('-', '_')
+        if key not in _UNPREFIXED:
+            key = 'HTTP_' + key
+    if len(_header_keys) >= _HEADER_KEYS_KEPT:
+        _header_keys.clear()
+    _header_keys[raw_name] = key
+    return key
 
 
 def _add_addresses(

@@ -59,6 +59,13 @@ HOP_BY_HOP_HEADERS = frozenset(
 _UNSAFE_HEADER_CHARS = re.compile('[\r\n\0]')
 _STATUS = re.compile(r'([1-9][0-9]{2})(?: (.*))?\Z', re.DOTALL)
 
+# Statuses and header names already checked, and their parsed forms:
+# applications send the same few again and again.  The size bound keeps an
+# application that makes names up from growing them.
+_parsed_statuses: dict[str, tuple[int, str]] = {}
+_lowered_names: dict[str, str] = {}
+_KEPT = 512
+
 
 class InvalidResponse(ValueError):
     """The application produced a status or header that cannot be sent."""
@@ -95,12 +102,18 @@ def parse_status(status: str) -> tuple[int, str]:
     >>> parse_status('404 Not Found')
     (404, 'Not Found')
     """
+    if isinstance(status, str):
+        parsed = _parsed_statuses.get(status)
+        if parsed is not None:
+            return parsed
     match = _STATUS.match(status) if isinstance(status, str) else None
     if match is None or _UNSAFE_HEADER_CHARS.search(status):
         raise InvalidResponse(
             f'invalid WSGI status {status!r}: expected a string like "200 OK"'
         )
-    return int(match[1]), match[2] or ''
+    parsed = int(match[1]), match[2] or ''
+    _remember(_parsed_statuses, status, parsed)
+    return parsed
 
 
 def response_start(status: str, headers: Iterable[tuple[str, str]]) -> ResponseStart:
@@ -123,18 +136,33 @@ def response_start(status: str, headers: Iterable[tuple[str, str]]) -> ResponseS
             raise InvalidResponse(
                 f'response header {name!r}: {value!r} is not a pair of strings'
             )
-        if not name or _UNSAFE_HEADER_CHARS.search(name + value) or ':' in name:
-            raise InvalidResponse(
-                f'response header {name!r}: {value!r} contains a line break, '
-                f'NUL or colon and cannot be sent'
-            )
-        lowered = name.lower()
+        lowered = _lowered_names.get(name)
+        if lowered is None:
+            if not name or _UNSAFE_HEADER_CHARS.search(name) or ':' in name:
+                raise _unsafe_header(name, value)
+            lowered = name.lower()
+            _remember(_lowered_names, name, lowered)
+        if _UNSAFE_HEADER_CHARS.search(value):
+            raise _unsafe_header(name, value)
         if lowered in HOP_BY_HOP_HEADERS:
             if lowered == 'connection' and 'close' in value.lower():
                 close_connection = True
             continue
         kept.append((name, value))
     return ResponseStart(code, reason, kept, close_connection)
+
+
+def _unsafe_header(name: str, value: str) -> InvalidResponse:
+    return InvalidResponse(
+        f'response header {name!r}: {value!r} contains a line break, '
+        f'NUL or colon and cannot be sent'
+    )
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
+    if len(cache) >= _KEPT:
+        cache.clear()
+    cache[key] = value
 
 
 def run_wsgi(app: WSGIApplication, environ: Environ) -> WSGIResponse:

@@ -1,15 +1,15 @@
 """Serving settings, read from the application's ini like any Pyramid setting.
 
-=============================  ==========  ===================================
-setting                        default     meaning
-=============================  ==========  ===================================
-``aiotao.max_body_size``       10485760    request body limit in bytes (413)
-``aiotao.script_name``         (empty)     mount point, stripped from paths
-``aiotao.forwarded_allow_ips`` see below   proxies whose X-Forwarded-* count
-``aiotao.thread_pool_size``    32          threads for sync views and bodies
-``aiotao.cancel_on_disconnect`` true       cancel a view when its client goes
-``aiotao.body_timeout``        30          seconds a request body may stall (408)
-=============================  ==========  ===================================
+===============================  ==========  ======================================
+setting                          default     meaning
+===============================  ==========  ======================================
+``aiotao.max_body_size``         10485760    request body limit in bytes (413)
+``aiotao.script_name``           (empty)     mount point, stripped from paths
+``aiotao.forwarded_allow_ips``   see below   proxies whose X-Forwarded-* count
+``aiotao.thread_pool_size``      32          threads for sync views and bodies
+``aiotao.cancel_on_disconnect``  true        cancel a view when its client goes
+``aiotao.body_timeout``          30          seconds a request body may stall (408)
+===============================  ==========  ======================================
 
 ``aiotao.forwarded_allow_ips`` defaults to the ``FORWARDED_ALLOW_IPS``
 environment variable, else ``127.0.0.1,::1``, as in gunicorn.  Under

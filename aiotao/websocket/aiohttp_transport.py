@@ -37,6 +37,8 @@ _TOO_BIG = 1009
 _PONG_DELAY_ATTRIBUTE = '_pong_heartbeat'
 # "No timeout" for pongs, in the seconds aiohttp's timer expects.
 _FOREVER = 365 * 24 * 3600.0
+# More than a frame header (at most 14 bytes) and a deflate block's framing.
+_FRAME_OVERHEAD = 64
 
 
 class AiohttpWebsocketTransport(WebsocketTransport):
@@ -140,6 +142,23 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             raise ConnectionClosed(
                 self._close_code or _ABNORMAL, self._close_reason
             ) from None
+
+    def send_may_wait(self, data: Message) -> bool:
+        """``False`` while ``data`` fits in the socket's write buffer.
+
+        aiohttp's ``send_str``/``send_bytes`` wait for the client only once
+        the transport paused writing, which it does when its buffer goes
+        above the high-water mark: a frame that keeps it below cannot wait.
+        """
+        transport = self.request.transport
+        if transport is None or self.request.protocol.writing_paused:
+            return True
+        # an upper bound of the frame: UTF-8 takes at most 4 bytes per
+        # character, deflate adds a little, the header at most 14 bytes
+        size = len(data) * (4 if isinstance(data, str) else 1)
+        frame = size + size // 64 + _FRAME_OVERHEAD
+        high_water = transport.get_write_buffer_limits()[1]
+        return transport.get_write_buffer_size() + frame > high_water
 
     async def close(self, code: int = 1000, reason: str = '') -> None:
         response = self._response

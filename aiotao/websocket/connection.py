@@ -339,9 +339,15 @@ class WebsocketConnection:
         return True
 
     async def _write(self, data: Message) -> None:
+        transport = self._transport
         try:
-            async with asyncio.timeout(self.limits.send_timeout):
-                await self._transport.send(data)
+            if transport.send_may_wait(data):
+                async with asyncio.timeout(self.limits.send_timeout):
+                    await transport.send(data)
+            else:
+                # The socket takes it now (the common case): no timer to
+                # arm and cancel, which cost as much as the send itself.
+                await transport.send(data)
         except TimeoutError:
             self._drop_slow_client(
                 f'too slow: a message waited over {self.limits.send_timeout:g} s'

@@ -87,6 +87,16 @@ class WebsocketTransport(abc.ABC):
         connection is gone.
         """
 
+    def send_may_wait(self, data: Message) -> bool:
+        """Whether :meth:`send` of ``data`` may wait for the client now.
+
+        The connection bounds a send that may wait with ``send_timeout``
+        and spares the others that timer.  This default cannot tell, so
+        every send is bounded; a transport that sees its write buffer
+        answers ``False`` while ``data`` fits below the high-water mark.
+        """
+        return True
+
     @abc.abstractmethod
     async def close(self, code: int = 1000, reason: str = '') -> None:
         """Start (or finish) the closing handshake; safe to call twice.

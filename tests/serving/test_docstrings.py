@@ -12,6 +12,7 @@ MODULES = [
     'aiotao.serving.body',
     'aiotao.serving.environ',
     'aiotao.serving.errors',
+    'aiotao.serving.garbage',
     'aiotao.serving.proxies',
     'aiotao.serving.responses',
     'aiotao.serving.settings',

@@ -221,3 +221,23 @@ def test_forwarded_headers_from_an_untrusted_peer_change_nothing() -> None:
 def test_a_unix_socket_peer_is_trusted_as_in_gunicorn() -> None:
     environ = environ_of(head(b'/p', FORWARDED, client=None))
     assert environ['REMOTE_ADDR'] == '203.0.113.9'
+
+
+def test_many_different_header_names_are_all_converted() -> None:
+    # header names are remembered to spare the conversion; a client that
+    # makes up thousands of them still gets each one, and the memory of
+    # names stays bounded
+    from aiotao.serving import environ as environ_module
+
+    for batch in range(3):
+        names = [f'X-Made-Up-{batch}-{n}'.encode() for n in range(400)]
+        environ = environ_of(head(b'/', [(name, b'v') for name in names]))
+        for n in range(400):
+            assert environ[f'HTTP_X_MADE_UP_{batch}_{n}'] == 'v'
+        assert len(environ_module._header_keys) <= environ_module._HEADER_KEYS_KEPT
+
+
+def test_a_remembered_header_name_with_an_underscore_is_still_dropped() -> None:
+    for _ in range(2):
+        environ = environ_of(head(b'/', [(b'X_Forwarded_For', b'6.6.6.6')]))
+        assert 'HTTP_X_FORWARDED_FOR' not in environ

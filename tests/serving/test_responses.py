@@ -110,6 +110,22 @@ def test_header_injection_is_refused(header: tuple[str, str]) -> None:
         response_start('200 OK', [header])
 
 
+def test_a_header_name_seen_before_does_not_let_a_bad_value_through() -> None:
+    # names already checked are remembered; values are checked every time
+    assert response_start('200 OK', [('X-Seen', 'fine')]).headers == [
+        ('X-Seen', 'fine')
+    ]
+    with pytest.raises(InvalidResponse, match='cannot be sent'):
+        response_start('200 OK', [('X-Seen', 'a\r\nSet-Cookie: evil=1')])
+
+
+def test_statuses_seen_before_parse_the_same() -> None:
+    for _ in range(2):
+        assert parse_status('418 I am a teapot') == (418, 'I am a teapot')
+    with pytest.raises(InvalidResponse):
+        parse_status('418 I am a teapot\r\nX: y')
+
+
 def test_headers_must_be_strings() -> None:
     with pytest.raises(InvalidResponse, match='not a pair of strings'):
         response_start('200 OK', [('X-Bytes', b'value')])  # type: ignore[list-item]

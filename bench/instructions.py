@@ -1,0 +1,252 @@
+"""Per-request cost in CPU instructions, counted by valgrind: noise-free.
+
+    .venv/bin/python bench/instructions.py [--path /hello] [--baseline DIR]
+
+On a shared machine, requests per second and even CPU time per request move
+by 30% from one run to the next.  Instructions do not: each server here
+answers the same sequence of keep-alive requests, in-process, under
+``valgrind --tool=cachegrind``, once with ``--requests`` and once with five
+times as many; the difference divided by the extra requests is its cost per
+request, start-up excluded.  The servers (no gunicorn: the worker's
+per-request path is :class:`~aiotao.gunicorn.handler.AiohttpHandler` on
+aiohttp's low-level server, as here):
+
+* ``client``: a server that writes a canned response, i.e. what the
+  measuring client itself costs; it is subtracted from the others;
+* ``lowlevel``: aiohttp's low-level server with a trivial handler;
+* ``aiohttp``: raw aiohttp.web (``bench/peers/aiohttp_app.py``);
+* ``pyramid-inline``: stock Pyramid's sync router called inline from a
+  low-level aiohttp handler with a minimal environ, the least any Pyramid
+  on aiohttp can cost (a floor, not a server anyone should run);
+* ``aiotao``: the app of ``bench/aiotao.ini`` on ``AiohttpHandler``;
+* ``baseline`` (``--baseline DIR``): the same with the ``aiotao`` package
+  of another checkout.
+
+The last lines put the hello target (aiotao >= 0.6x raw aiohttp) in
+instructions: what aiotao may cost, and what the floor already costs.
+Needs ``valgrind`` (``apt-get install valgrind``); about 30 s per server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO_ROOT = BENCH.parent
+PEERS = BENCH / 'peers'
+SERVERS = ['client', 'lowlevel', 'aiohttp', 'pyramid-inline', 'aiotao']
+
+_IREFS = re.compile(r'I\s+refs:\s+([\d,]+)')
+_CANNED = b'HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, world!'
+
+
+# -- the servers, run in the measured process ---------------------------------
+
+
+async def make_server(kind: str) -> Any:
+    """A protocol factory for ``loop.create_server`` serving ``kind``."""
+    from aiohttp import web
+
+    if kind == 'client':
+
+        class Canned(asyncio.Protocol):
+            def connection_made(self, transport: Any) -> None:
+                self.transport = transport
+
+            def data_received(self, data: bytes) -> None:
+                self.transport.write(_CANNED)
+
+        return Canned
+    if kind == 'lowlevel':
+
+        async def trivial(request: web.BaseRequest) -> web.Response:
+            return web.Response(text='Hello, world!')
+
+        return web.Server(trivial, access_log=None)
+    if kind == 'aiohttp':
+        from aiohttp_app import app
+
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        return runner.server
+    if kind == 'pyramid-inline':
+        return web.Server(pyramid_inline_handler(), access_log=None)
+    # aiotao and baseline: the worker's handler, as the worker sets it up
+    from paste.deploy import loadapp
+
+    from aiotao.gunicorn.handler import AiohttpHandler
+    from aiotao.serving.application import served_application
+    from aiotao.serving.settings import ServingSettings
+
+    app = served_application(loadapp(f'config:{BENCH / "aiotao.ini"}'))
+    handler = AiohttpHandler(app, ServingSettings())
+    return web.Server(
+        handler, handler_cancellation=True, access_log=None, auto_decompress=False
+    )
+
+
+def pyramid_inline_handler() -> Any:
+    import io
+
+    from aiohttp import web
+    from pyramid.config import Configurator
+
+    def hello(request: Any) -> str:
+        return 'Hello, world!'
+
+    config = Configurator(settings={})
+    config.add_route('hello', '/hello')
+    config.add_view(hello, route_name='hello', renderer='string')
+    router = config.make_wsgi_app()
+
+    async def handler(request: web.BaseRequest) -> web.Response:
+        path, _, query = request.raw_path.partition('?')
+        environ = {
+            'REQUEST_METHOD': request.method,
+            'SCRIPT_NAME': '',
+            'PATH_INFO': path,
+            'QUERY_STRING': query,
+            'SERVER_NAME': '127.0.0.1',
+            'SERVER_PORT': '80',
+            'SERVER_PROTOCOL': 'HTTP/1.1',
+            'wsgi.url_scheme': 'http',
+            'wsgi.input': io.BytesIO(),
+            'HTTP_HOST': request.headers.get('Host', ''),
+        }
+        with router.request_context(environ) as pyramid_request:
+            response = router.invoke_request(pyramid_request)
+        return web.Response(
+            status=response.status_int,
+            headers=response.headerlist,
+            body=response.body,
+        )
+
+    return handler
+
+
+async def serve_requests(kind: str, path: str, requests: int) -> None:
+    """Answer ``requests`` sequential keep-alive GETs of ``path``."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(await make_server(kind), '127.0.0.1', 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection('127.0.0.1', port)
+    request = f'GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n'.encode()
+    for _ in range(requests):
+        writer.write(request)
+        head = await reader.readuntil(b'\r\n\r\n')
+        status = head.split(b' ', 2)[1]
+        if status != b'200':
+            raise SystemExit(f'{kind}: GET {path} answered {status.decode()}')
+        length = re.search(rb'(?i)content-length: *(\d+)', head)
+        assert length is not None, head
+        await reader.readexactly(int(length[1]))
+    writer.close()
+    server.close()
+
+
+# -- counting, in the parent ----------------------------------------------------
+
+
+def count(kind: str, path: str, requests: int, pythonpath: str = '') -> int:
+    """Instructions executed by a whole process serving ``requests``."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        filter(None, [pythonpath, str(PEERS), str(REPO_ROOT), env.get('PYTHONPATH')])
+    )
+    argv = [
+        'valgrind',
+        '--tool=cachegrind',
+        '--cache-sim=no',
+        '--cachegrind-out-file=/dev/null',
+        sys.executable,
+        __file__,
+        '--serve',
+        kind,
+        '--path',
+        path,
+        '--requests',
+        str(requests),
+    ]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    found = _IREFS.search(done.stderr)
+    if done.returncode or found is None:
+        raise SystemExit(f'{kind} failed ({done.returncode}):\n{done.stderr[-3000:]}')
+    return int(found[1].replace(',', ''))
+
+
+def per_request(kind: str, path: str, requests: int, pythonpath: str = '') -> float:
+    # both runs at once: valgrind uses one core each
+    with ThreadPoolExecutor(2) as pool:
+        few, many = pool.map(
+            lambda n: count(kind, path, n, pythonpath), [requests, requests * 5]
+        )
+    return (many - few) / (requests * 4)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or '').splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument('--path', default='/hello', help='the endpoint (/hello)')
+    parser.add_argument(
+        '--requests', type=int, default=100, help='requests of the short run (100)'
+    )
+    parser.add_argument('--baseline', metavar='DIR', help='another aiotao checkout')
+    parser.add_argument(
+        '--server', action='append', choices=SERVERS, help='measure only these'
+    )
+    parser.add_argument('--serve', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve_requests(args.serve, args.path, args.requests))
+        return
+    if shutil.which('valgrind') is None:
+        raise SystemExit(
+            'bench/instructions.py needs valgrind: apt-get install valgrind'
+        )
+    kinds = [k for k in SERVERS if not args.server or k in args.server]
+    if 'client' not in kinds:
+        kinds.insert(0, 'client')
+    if args.path != '/hello':
+        # the trivial servers answer /hello only
+        kinds = [k for k in kinds if k in ('client', 'aiohttp', 'aiotao')]
+    runs = [(kind, kind, '') for kind in kinds]
+    if args.baseline:
+        runs.append(('baseline', 'aiotao', str(Path(args.baseline).resolve())))
+    costs: dict[str, float] = {}
+    for name, kind, pythonpath in runs:
+        costs[name] = per_request(kind, args.path, args.requests, pythonpath)
+        print(f'  {name:<16}{costs[name]:>12,.0f} instructions/request', flush=True)
+    client = costs.pop('client')
+    print(f'\nGET {args.path}: server-side instructions per request (client')
+    print(f'subtracted: {client:,.0f}), and raw aiohttp over each (the rate ratio):')
+    aiohttp = costs.get('aiohttp')
+    for name, cost in costs.items():
+        server = cost - client
+        ratio = f'{(aiohttp - client) / server:.2f}x' if aiohttp else '-'
+        print(f'  {name:<16}{server:>12,.0f}{ratio:>8}')
+    if aiohttp and 'aiotao' in costs:
+        budget = (aiohttp - client) / 0.6
+        print(
+            f'\naiotao >= 0.6x raw aiohttp allows {budget:,.0f} instructions per '
+            f'request; aiotao costs {costs["aiotao"] - client:,.0f}.'
+        )
+        if 'pyramid-inline' in costs:
+            print(
+                f'Stock Pyramid inline on aiohttp (the floor) costs '
+                f'{costs["pyramid-inline"] - client:,.0f}.'
+            )
+
+
+if __name__ == '__main__':
+    main()
