@@ -39,9 +39,11 @@ stops reading costs at most ``max_queue`` messages of memory, and neither
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import logging
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -335,8 +337,42 @@ class WebsocketConnection:
         self._queue.append(item)
         if not self._writing:
             self._writing = True
-            self._writer = asyncio.get_running_loop().create_task(self._drain_queue())
+            if item.written is None:
+                # send_nowait(), i.e. a broadcast: written by the loop's
+                # shared writer, one task for all the connections that take
+                # their message at once rather than a task each
+                _shared_writer().add(self)
+            else:
+                self._writer = asyncio.get_running_loop().create_task(
+                    self._drain_queue()
+                )
         return True
+
+    async def _write_shared(self) -> None:
+        """The shared writer's turn: the queued messages the socket takes now.
+
+        A connection whose socket is backed up, or with more queued, goes
+        on in a writer task of its own, so it never holds up the others.
+        """
+        queue = self._queue
+        while (
+            self._state is not State.CLOSED
+            and queue
+            and not self._transport.send_may_wait(queue[0].data)
+        ):
+            item = self._in_flight = queue.popleft()
+            try:
+                await self._write(item.data)
+            except ConnectionClosed as exc:
+                self._fail_pending(exc)
+                break
+            else:
+                if item.written is not None and not item.written.done():
+                    item.written.set_result(None)
+            finally:
+                self._in_flight = None
+        self._writing = False
+        self._writing_stopped()  # a writer task of its own for the rest
 
     async def _write(self, data: Message) -> None:
         transport = self._transport
@@ -521,3 +557,53 @@ class WebsocketConnection:
             await self._groups().leave_all(self)
         except Exception:
             log.exception('aiotao: websocket %s could not leave its groups', self)
+
+
+class _SharedWriter:
+    """Writes queued broadcasts for many connections in one task.
+
+    A broadcast to 1,000 idle connections would otherwise start 1,000
+    writer tasks, which cost more than the writes.  Each connection is
+    written once per turn and only when its socket takes the message at
+    once; the rest get writer tasks of their own.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._pending: list[WebsocketConnection] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, connection: WebsocketConnection) -> None:
+        self._pending.append(connection)
+        if self._task is None:
+            self._task = self._loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        batch: deque[WebsocketConnection] = deque()
+        try:
+            while self._pending:
+                batch = deque(self._pending)
+                self._pending = []
+                while batch:
+                    await batch.popleft()._write_shared()
+        finally:
+            self._task = None
+            # cancelled (the loop is stopping): whoever is left writes alone
+            for connection in [*batch, *self._pending]:
+                connection._writing = False
+                with contextlib.suppress(RuntimeError):
+                    connection._writing_stopped()
+            self._pending = []
+
+
+_shared_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _SharedWriter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared_writer() -> _SharedWriter:
+    loop = asyncio.get_running_loop()
+    writer = _shared_writers.get(loop)
+    if writer is None:
+        writer = _shared_writers[loop] = _SharedWriter(loop)
+    return writer

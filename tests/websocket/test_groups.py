@@ -80,6 +80,44 @@ async def test_broadcast_reaches_fast_clients_despite_closed_and_slow_ones(
         assert slow.close_code is None or slow.close_code == 1008
 
 
+async def test_a_broadcast_to_idle_clients_is_written_by_one_task(
+    server: RunningServer,
+) -> None:
+    # A task per member per broadcast cost more than the writes themselves
+    # (fan-out to 1,000 clients); members whose socket takes the message at
+    # once are written in one shared task, in order.
+    groups = get_groups(server.registry)
+    async with AsyncExitStack() as stack:
+        clients = [await join_room(stack, server) for _ in range(50)]
+        await wait_for(lambda: len(groups.members('lobby')) == 50)
+        loop = asyncio.get_running_loop()
+        created = 0
+        default_factory = loop.get_task_factory()
+
+        def counting_factory(loop: Any, coro: Any, **kwargs: Any) -> Any:
+            nonlocal created
+            created += 1
+            if default_factory is not None:
+                return default_factory(loop, coro, **kwargs)
+            return asyncio.Task(coro, loop=loop, **kwargs)
+
+        loop.set_task_factory(counting_factory)
+        try:
+            for i in range(3):
+                groups.deliver('lobby', f'message {i}')
+            received = await asyncio.gather(
+                *(read_all(client, 3) for client in clients)
+            )
+        finally:
+            loop.set_task_factory(default_factory)
+        assert all(
+            messages == ['message 0', 'message 1', 'message 2'] for messages in received
+        )
+        if server.kind == 'aiohttp':
+            # (the readers above are 50 tasks of the test's own)
+            assert created - 50 <= 3, f'{created - 50} tasks for 3 broadcasts'
+
+
 async def test_clients_broadcast_to_their_room(server: RunningServer) -> None:
     async with AsyncExitStack() as stack:
         alice, bob = [await join_room(stack, server) for _ in range(2)]
