@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test lint check bench clean docs
+.PHONY: install system-deps run test lint check bench clean docs soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test: install system-deps lint
 run: install
 	$(BIN)/python devtools/mongodb.py run --data var/mongodb --port 27017 -- \
 		$(BIN)/gunicorn --paste development.ini
+
+# The reliability suite at full counts (1,000 slowloris, 500 stalled
+# websockets...): minutes, not for CI.
+soak: install system-deps
+	AIOTAO_SOAK=1 $(BIN)/pytest tests/reliability -s
 
 # The documentation, warnings as errors (the test suite builds it too).
 docs: install

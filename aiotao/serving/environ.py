@@ -89,10 +89,17 @@ def split_target(target: bytes) -> tuple[bytes, bytes]:
 
     >>> split_target(b'/a%2Fb?x=1&y'), split_target(b'http://h:1/p?q')
     ((b'/a%2Fb', b'x=1&y'), (b'/p', b'q'))
+
+    An absolute-form target that is not a URL raises :class:`BadRequest`.
     """
     if not target.startswith(b'/') and b'://' in target[:10]:
         # absolute form, as sent to proxies (RFC 9112 section 3.2.2)
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # a broken bracketed host: 'http://[/x'
+            raise BadRequest(
+                f'the request target {target[:60]!r} is not a valid URL'
+            ) from None
         target = (parts.path or b'/') + (b'?' + parts.query if parts.query else b'')
     path, _, query = target.partition(b'?')
     return path, query
