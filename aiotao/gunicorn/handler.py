@@ -96,11 +96,15 @@ class AiohttpHandler:
         *,
         error_log: ErrorLog = log,
         access_log: AccessLog | None = None,
+        keep_alive: bool = True,
     ) -> None:
         self.app = app
         self.settings = settings
         self.error_log = error_log
         self.access_log = access_log
+        #: ``False``: every connection closes after its response (gunicorn's
+        #: ``keepalive = 0``).
+        self.keep_alive = keep_alive
         #: The requests being served now (their tasks), for shutdown.
         self.in_flight: set[asyncio.Task[Any]] = set()
         self.websocket_transport: Any = (
@@ -201,7 +205,7 @@ class AiohttpHandler:
             )
         else:
             reply = await self._stream(request, response, send_body)
-        if start.close_connection:
+        if start.close_connection or not self.keep_alive:
             reply.force_close()
         if self.access_log is not None:
             sent = reply.content_length if reply.body_length == 0 else reply.body_length

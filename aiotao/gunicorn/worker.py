@@ -202,13 +202,17 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
             settings,
             error_log=self.log,
             access_log=self._log_access if self.log.access_log_enabled else None,
+            keep_alive=self.cfg.keepalive > 0,
         )
         server = web.Server(
             handler,
             handler_cancellation=settings.cancel_on_disconnect,
             logger=_ServerLog(self.log),
             access_log=None,  # gunicorn's access log is written by _log_access
-            keepalive_timeout=self.cfg.keepalive,
+            # aiohttp's keep-alive timer also bounds how long a new
+            # connection may take to send its first request head
+            # (slowloris); with keep-alive off it still needs one
+            keepalive_timeout=self.cfg.keepalive or settings.header_timeout,
             max_line_size=self.cfg.limit_request_line or UNLIMITED_HEADER_BYTES,
             max_field_size=self.cfg.limit_request_field_size or UNLIMITED_HEADER_BYTES,
             max_headers=self.cfg.limit_request_fields or 32768,

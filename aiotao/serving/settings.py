@@ -9,6 +9,8 @@ setting                          default     meaning
 ``aiotao.thread_pool_size``      32          threads for sync views and bodies
 ``aiotao.cancel_on_disconnect``  true        cancel a view when its client goes
 ``aiotao.body_timeout``          30          seconds a request body may stall (408)
+``aiotao.header_timeout``        10          seconds for a request head when
+                                             gunicorn's ``keepalive`` is 0
 ===============================  ==========  ======================================
 
 ``aiotao.forwarded_allow_ips`` defaults to the ``FORWARDED_ALLOW_IPS``
@@ -32,6 +34,7 @@ from aiotao.serving.proxies import TrustedProxies, default_forwarded_allow_ips
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 DEFAULT_THREAD_POOL_SIZE = 32
 DEFAULT_BODY_TIMEOUT = 30
+DEFAULT_HEADER_TIMEOUT = 10
 
 _TRUE = {'true', 'yes', 'on', '1', 't', 'y'}
 _FALSE = {'false', 'no', 'off', '0', 'f', 'n'}
@@ -55,6 +58,10 @@ class ServingSettings:
     thread_pool_size: int = DEFAULT_THREAD_POOL_SIZE
     cancel_on_disconnect: bool = True
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    #: Under aiotao's worker gunicorn's ``keepalive`` bounds how long a
+    #: connection may take to send a request head; with keep-alive off
+    #: (``keepalive = 0``) this does, so slow-header clients are dropped.
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     @classmethod
     def from_settings(
@@ -75,6 +82,9 @@ class ServingSettings:
             ),
             'body_timeout': _positive_int(
                 settings, 'aiotao.body_timeout', DEFAULT_BODY_TIMEOUT
+            ),
+            'header_timeout': _positive_int(
+                settings, 'aiotao.header_timeout', DEFAULT_HEADER_TIMEOUT
             ),
         }
         proxies = settings.get('aiotao.forwarded_allow_ips')
