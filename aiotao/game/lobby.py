@@ -122,6 +122,17 @@ class Lobby:
             raise NoSuchRoom(f'room {room_id[:16]!r} is closed')
         return info
 
+    async def forget(self, room_id: str) -> None:
+        """Take another worker's room out of the directory: that worker stopped.
+
+        Called when the room fell silent (see :class:`~aiotao.game.relay.OwnerWatch`),
+        so that quick joins stop going to it before its lease ends.  An owner
+        that had only stalled publishes its room again at its next refresh.
+        """
+        info = await self.directory.get(room_id)
+        if info is not None and info.owner != self.worker:
+            await self.directory.remove(info)
+
     # -- owning rooms ------------------------------------------------------
 
     async def create(self, *, private: bool = False, bots: int = 0) -> Room:

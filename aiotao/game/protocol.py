@@ -34,6 +34,7 @@ The view, in an application that includes ``aiotao.game``::
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import secrets
@@ -41,9 +42,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from aiotao.game.directory import RoomInfo
-from aiotao.game.errors import NoSuchRoom, NotInRoom, RoomFull
+from aiotao.game.errors import NoSuchRoom, NotInRoom, RoomClosed, RoomFull
 from aiotao.game.lobby import Lobby
-from aiotao.game.relay import RelayedConnection, RemoteSeat, connection_group
+from aiotao.game.relay import (
+    OWNER_LOST,
+    OwnerWatch,
+    RelayedConnection,
+    RemoteSeat,
+    connection_group,
+)
 from aiotao.game.room import Room, state_group
 from aiotao.websocket.messages import MessageError, MessageRouter
 from aiotao.websocket.ratelimit import RateLimit
@@ -133,28 +140,67 @@ class GameSession:
         self.id = secrets.token_hex(8)
         self.seat: LocalSeat | RemoteSeat | None = None
         self._group: str | None = None
+        #: Listens to the state group next to the connection, in a relayed room.
+        self._owner_watch: OwnerWatch | None = None
         self._relay: RelayedConnection | None = None
         self._heartbeat: asyncio.Task[None] | None = None
 
-    def detached(self, room_id: str | None) -> None:
-        """The room let this connection's player go (closed, or seat taken over)."""
+    def detached(self, room_id: str | None) -> bool:
+        """The room let this connection's player go (closed, or seat taken over).
+
+        ``False`` if the player was not in that room (any more).
+        """
         if self.seat is not None and room_id in (None, self.seat.room_id):
             self.seat = None
             self._stop_heartbeat()
+            return True
+        return False
 
     def _stop_heartbeat(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             self._heartbeat = None
 
-    async def _keep_alive(self, seat: RemoteSeat) -> None:
-        """Tell the room's owner, every third of a lease, that this player is here."""
-        while True:
-            await asyncio.sleep(self.lobby.settings.lease / 3)
-            try:
-                await seat.alive()
-            except Exception:  # the broker is away: the next beat may pass
-                log.warning('game session %s: heartbeat not sent', self.id)
+    async def _keep_relayed(self, seat: RemoteSeat, watch: OwnerWatch) -> None:
+        """Tell the room's owner, every third of a lease, that this player is
+        here; and the player, if the owner falls silent, that the room closed."""
+        loop = asyncio.get_running_loop()
+        beat = self.lobby.settings.lease / 3
+        next_beat = loop.time() + beat
+        while not watch.is_silent():
+            await asyncio.sleep(min(beat, watch.timeout / 4))
+            if loop.time() >= next_beat:
+                next_beat = loop.time() + beat
+                try:
+                    await seat.alive()
+                except Exception:  # the broker is away: the next beat may pass
+                    log.warning('game session %s: heartbeat not sent', self.id)
+        await self._owner_lost(seat)
+
+    async def _owner_lost(self, seat: RemoteSeat) -> None:
+        # run by the heartbeat task itself, which ends here: not cancelled
+        self._heartbeat = None
+        if self.seat is not seat:
+            return
+        self.seat = None
+        await self._stop_watching()
+        log.warning(
+            'game session %s: room %s fell silent for %g s: its worker stopped',
+            self.id,
+            seat.room_id,
+            self.lobby.settings.owner_timeout,
+        )
+        self.ws.send_nowait(
+            json.dumps(
+                {'type': 'room_closed', 'room': seat.room_id, 'reason': OWNER_LOST}
+            )
+        )
+        try:
+            # if the owner only stalled, the seat waits for a rejoin there
+            await seat.disconnect()
+            await self.lobby.forget(seat.room_id)
+        except Exception:  # the broker or directory is away: the lease expires
+            log.exception('game session %s: releasing a silent room', self.id)
 
     async def _watch_state(self, room_id: str) -> None:
         await self._stop_watching()
@@ -162,8 +208,11 @@ class GameSession:
         await self.ws.join(self._group)
 
     async def _stop_watching(self) -> None:
+        watch, self._owner_watch = self._owner_watch, None
         if self._group is not None:
             group, self._group = self._group, None
+            if watch is not None:
+                await self.lobby.groups.leave(group, watch)
             await self.ws.leave(group)
 
     async def join(self, message: Join) -> dict[str, Any]:
@@ -180,8 +229,8 @@ class GameSession:
             if match is not None:
                 try:
                     return await self._take_seat(match, message)
-                except (RoomFull, NoSuchRoom):
-                    pass  # filled up or ended meanwhile: open a room instead
+                except (RoomFull, NoSuchRoom, RoomClosed):
+                    pass  # filled up, ended or its worker died: open a room instead
         room = await lobby.create(private=message.mode == 'private', bots=message.bots)
         return await self._take_seat(lobby.info(room), message)
 
@@ -236,9 +285,11 @@ class GameSession:
         else:
             request.update(op='join', name=name)
         welcome = await self._relay.request(groups, info.id, request)
+        watch = self._owner_watch = OwnerWatch(self.lobby.settings.owner_timeout)
+        await groups.join(state_group(info.id), watch)
         seat = self.seat = RemoteSeat(groups, info.id, welcome['seat'], self.id)
         self._heartbeat = asyncio.create_task(
-            self._keep_alive(seat), name=f'game session {self.id} heartbeat'
+            self._keep_relayed(seat, watch), name=f'game session {self.id} heartbeat'
         )
         return welcome
 
@@ -262,6 +313,7 @@ class GameSession:
         seat, self.seat = self.seat, None
         self._stop_heartbeat()
         try:
+            await self._stop_watching()
             if seat is not None:
                 await seat.disconnect()
             if self._relay is not None:

@@ -22,6 +22,14 @@ A worker that dies cannot say that its players left: it says, every
 third of ``aiotao.game.lease``, that they are still there (``alive``), and
 the owner treats a relayed player not heard of for a whole lease as
 disconnected (its seat then waits the grace period, as any other).
+
+An owner that dies cannot say that its room closed either: the worker
+holding a relayed player listens to the room's state (an
+:class:`OwnerWatch` in the state group, next to the player's connection)
+and, after ``aiotao.game.owner_timeout`` seconds without a tick (20 a
+second), tells the player the room closed, as a room that failed does,
+and takes the room out of the directory.  The room's lease would say so
+too, but only after up to a whole lease.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -41,6 +50,7 @@ from aiotao.websocket.schema import Schema, SchemaError
 
 __all__ = [
     'ControlInbox',
+    'OwnerWatch',
     'RelayedConnection',
     'RemoteLink',
     'RemoteSeat',
@@ -52,6 +62,9 @@ log = logging.getLogger(__name__)
 
 #: Seconds a relayed join waits for the owner's answer.
 JOIN_TIMEOUT = 5.0
+#: The ``reason`` of the ``room_closed`` a relayed player gets when the
+#: room's worker fell silent.
+OWNER_LOST = 'the server running this room stopped'
 
 
 def control_group(room_id: str) -> str:
@@ -218,14 +231,58 @@ class ControlInbox:
 # -- the side of the worker holding the connection ---------------------------
 
 
+class OwnerWatch:
+    """This worker's member of a room's state group: is the room's owner alive?
+
+    The owner broadcasts the room's state every tick, so a silence of
+    ``timeout`` seconds (many ticks) means that its worker is gone: killed,
+    or cut off from the broker.  ``clock`` is :func:`time.monotonic`
+    unless a test gives its own.
+
+    >>> now = [0.0]
+    >>> watch = OwnerWatch(timeout=2.0, clock=lambda: now[0])
+    >>> now[0] = 1.5; watch.is_silent()
+    False
+    >>> watch.send_nowait('{"type": "delta", "tick": 31}')  # any message: a tick
+    True
+    >>> now[0] = 3.0; watch.is_silent()
+    False
+    >>> now[0] = 3.6; watch.is_silent()
+    True
+    """
+
+    def __init__(
+        self, timeout: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.timeout = timeout
+        self._clock = clock
+        #: When the owner was last heard of (at first: when the watch began).
+        self.heard_at = clock()
+
+    @property
+    def is_open(self) -> bool:
+        return True
+
+    def send_nowait(self, data: str | bytes) -> bool:
+        # (not parsed: that a message came is all this needs, 20 times a second)
+        self.heard_at = self._clock()
+        return True
+
+    def is_silent(self) -> bool:
+        """``True`` once the owner has said nothing for ``timeout`` seconds."""
+        return self._clock() - self.heard_at > self.timeout
+
+
 class RelayedConnection:
     """This worker's member of a relayed player's connection group.
 
     Passes the owner's messages on to the websocket, and tells the session
-    when the room let the player go (``detached``).
+    when the room let the player go (``detached``, which returns whether
+    the player was still in that room: a ``room_closed`` of a room it has
+    already left, told by its :class:`OwnerWatch`, is not passed on).
     """
 
-    def __init__(self, ws: Any, detached: Callable[[str | None], None]) -> None:
+    def __init__(self, ws: Any, detached: Callable[[str | None], bool]) -> None:
         self.ws = ws
         self._detached = detached
         self._answer: asyncio.Future[dict[str, Any]] | None = None
@@ -250,7 +307,8 @@ class RelayedConnection:
             self._detached(None)
             return True
         elif kind == 'room_closed':
-            self._detached(message.get('room'))
+            if not self._detached(message.get('room')):
+                return True
         return bool(self.ws.send_nowait(data))
 
     async def request(

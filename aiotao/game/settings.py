@@ -13,6 +13,9 @@
     aiotao.game.keyframe_interval = 5     # seconds between full snapshots
     aiotao.game.directory = memory        # or mongodb, or redis://host:6379/0 (several workers)
     aiotao.game.lease = 10                # seconds a room's directory entry lives
+    aiotao.game.owner_timeout = 2         # seconds of silence from a room's worker before
+                                          # its relayed players are told it stopped
+                                          # (default: 2 s or 10 ticks, the longer)
 
 A bad value is a :class:`~pyramid.exceptions.ConfigurationError` naming
 the setting:
@@ -97,6 +100,21 @@ def _rules(settings: Mapping[str, Any]) -> type[GameRules[Any]]:
     return rules
 
 
+def _owner_timeout(settings: Mapping[str, Any], tick_rate: float) -> float:
+    # the owner broadcasts every tick: a timeout of a tick or two would
+    # take any late tick for a dead worker
+    shortest = 2 / tick_rate
+    default = max(2.0, 10 / tick_rate)
+    value = _number(settings, 'owner_timeout', default, 0.01, 3600, 'seconds')
+    if value < shortest:
+        raise ConfigurationError(
+            f'{PREFIX}owner_timeout = {settings[PREFIX + "owner_timeout"]!r}: '
+            f'expected at least two ticks ({shortest:g} seconds at '
+            f'{PREFIX}tick_rate = {tick_rate:g})'
+        )
+    return value
+
+
 def _directory(settings: Mapping[str, Any]) -> str:
     value = str(settings.get(PREFIX + 'directory') or '').strip()
     if not value:
@@ -137,13 +155,17 @@ class GameSettings:
     keyframe_interval: float = 5.0
     directory: str = 'memory'
     lease: float = 10.0
+    #: Seconds without a state message from a room's owning worker after
+    #: which the players relayed to it from this worker are told it stopped.
+    owner_timeout: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> GameSettings:
         settings = settings or {}
+        tick_rate = _number(settings, 'tick_rate', 20, 1, 240, 'ticks per second')
         return cls(
             rules=_rules(settings),
-            tick_rate=_number(settings, 'tick_rate', 20, 1, 240, 'ticks per second'),
+            tick_rate=tick_rate,
             grace_period=_number(settings, 'grace_period', 15, 0, 3600, 'seconds'),
             empty_timeout=_number(settings, 'empty_timeout', 2, 0, 3600, 'seconds'),
             max_rooms=_integer(settings, 'max_rooms', 100, 1, 100_000, 'rooms'),
@@ -163,4 +185,5 @@ class GameSettings:
             ),
             directory=_directory(settings),
             lease=_number(settings, 'lease', 10, 1, 3600, 'seconds'),
+            owner_timeout=_owner_timeout(settings, tick_rate),
         )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
@@ -125,6 +126,18 @@ async def connect(url: str) -> AsyncIterator[TestPlayer]:
             yield player
         finally:
             await player.close()
+
+
+@asynccontextmanager
+async def connect_elsewhere(url: str, worker: int) -> AsyncIterator[TestPlayer]:
+    """A player whose connection landed on another worker than ``worker``."""
+    for _attempt in range(100):
+        async with connect(url) as player:
+            if player.messages[0]['worker'] != worker:
+                yield player
+                return
+        await asyncio.sleep(0.02)  # let the other worker's accept loop run
+    pytest.fail(f'100 connections all landed on worker {worker}')
 
 
 def _origin(url: str) -> str:

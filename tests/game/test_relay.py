@@ -10,14 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.game.players import TestPlayer, connect
+from tests.game.players import TestPlayer, connect, connect_elsewhere
 from tests.harness.gunicorn import ServerFactory
 from tests.harness.redis import RedisServer
 
@@ -26,7 +24,9 @@ WORKER = 'aiotao.gunicorn.Worker'
 
 def moved(player: TestPlayer, id: str, start: dict[str, Any]) -> bool:
     now = player.players.get(id)
-    return bool(now) and (now['x'], now['y']) != (start['x'], start['y'])
+    if not now:
+        return False
+    return bool((now['x'], now['y']) != (start['x'], start['y']))
 
 
 @pytest.fixture(params=['redis', 'mongodb'])
@@ -54,18 +54,6 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     # both workers serving (not just booted): else every connection lands on one
     server.wait_for_log(r'(?s)aiotao worker .* serving.*aiotao worker .* serving', 30)
     return server.url('/game/ws', scheme='ws')
-
-
-@asynccontextmanager
-async def connect_elsewhere(url: str, worker: int) -> AsyncIterator[TestPlayer]:
-    """A player whose connection landed on another worker than ``worker``."""
-    for _attempt in range(100):
-        async with connect(url) as player:
-            if player.messages[0]['worker'] != worker:
-                yield player
-                return
-        await asyncio.sleep(0.02)  # let the other worker's accept loop run
-    pytest.fail(f'100 connections all landed on worker {worker}')
 
 
 async def test_players_on_two_workers_play_in_one_room(two_workers: str) -> None:

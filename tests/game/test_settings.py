@@ -42,6 +42,15 @@ def test_the_directory_follows_a_redis_broadcast_backend() -> None:
     assert settings.directory == 'redis://h:1/0'
 
 
+def test_the_owner_timeout_is_many_ticks() -> None:
+    # a few late ticks must not pass for a dead worker
+    assert GameSettings.from_settings({}).owner_timeout == 2.0
+    slow = GameSettings.from_settings({'aiotao.game.tick_rate': '2'})
+    assert slow.owner_timeout == 5.0  # ten ticks
+    chosen = GameSettings.from_settings({'aiotao.game.owner_timeout': '0.5'})
+    assert chosen.owner_timeout == 0.5
+
+
 @pytest.mark.parametrize(
     ('name', 'value', 'says'),
     [
@@ -53,6 +62,8 @@ def test_the_directory_follows_a_redis_broadcast_backend() -> None:
         ('rules', 'tests.game.nope.Rules', 'cannot import'),
         ('rules', 'aiotao.game.room.Room', 'not a subclass of aiotao.game.GameRules'),
         ('directory', 'mysql://x', 'redis://'),
+        ('owner_timeout', 'soon', 'seconds'),
+        ('owner_timeout', '0.05', 'at least two ticks (0.1 seconds'),
     ],
 )
 def test_a_bad_setting_is_named(name: str, value: str, says: str) -> None:
