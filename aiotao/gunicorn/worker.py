@@ -373,9 +373,7 @@ def logger_writes(logger: logging.Logger, level: int) -> bool:
     ``propagate`` is false, and logging's last resort (WARNING, to stderr)
     when no handler was found at all.
 
-    >>> logger = logging.getLogger('aiotao.doctest.logger_writes')
-    >>> logger.setLevel(logging.INFO)
-    >>> logger.propagate = False
+    >>> logger = logging.Logger('example', logging.INFO)  # outside the hierarchy
     >>> logger_writes(logger, logging.INFO), logger_writes(logger, logging.ERROR)
     (False, True)
     >>> logger.addHandler(logging.NullHandler())
