@@ -179,7 +179,17 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             return
         # aiohttp closed the socket gracefully, which keeps it (and the
         # unsent bytes) as long as the client does not read: not forever.
-        asyncio.get_running_loop().call_later(self._limits.close_timeout, self.abort)
+        # The timer holds the socket's transport, not this connection: a
+        # closed connection is garbage at once, rather than held (with its
+        # compressor, some 100 KiB) until the timer fires, by which time
+        # the collector has moved it to the generation it rarely visits.
+        # (A closing transport is the case in point: it may still hold
+        # unsent bytes for a client that does not read.)
+        transport = self.request.transport
+        if transport is not None:
+            asyncio.get_running_loop().call_later(
+                self._limits.close_timeout, transport.abort
+            )
 
     def abort(self) -> None:
         transport = self.request.transport

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
@@ -34,6 +35,20 @@ async def test_answers() -> None:
     assert stats['websockets'] == 0
     assert stats['uptime'] > 0
     assert answer('rm -rf /', 0.0)[0].startswith("error: unknown command 'rm -rf /'")
+
+
+async def test_stats_counts_the_tasks_on_the_loop() -> None:
+    def tasks() -> int:
+        return int(json.loads(answer('stats', 0.0)[0])['tasks'])
+
+    before = tasks()
+    sleepers = [asyncio.create_task(asyncio.sleep(60)) for _ in range(5)]
+    assert tasks() == before + 5
+    for sleeper in sleepers:
+        sleeper.cancel()
+    await asyncio.gather(*sleepers, return_exceptions=True)
+    # finished tasks are not counted: the figure returns to where it was
+    assert tasks() == before
 
 
 @pytest.mark.parametrize('host', ['0.0.0.0', '192.0.2.1', '::', 'example.com'])

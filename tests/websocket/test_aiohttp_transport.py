@@ -74,3 +74,42 @@ async def test_only_sends_that_may_wait_say_so(
         'bytes over the mark': True,
         'once paused': True,
     }
+
+
+@pytest.mark.timeout(20)
+async def test_a_closed_connection_is_not_kept_until_the_abort_timer() -> None:
+    # After a clean close a timer aborts the socket in case the client
+    # never reads; it must hold the socket, not the connection (with its
+    # compressor): under churn the closed connections otherwise piled up.
+    import gc
+    import weakref
+
+    from aiotao.websocket.limits import Limits
+
+    closed: asyncio.Queue[weakref.ref[Any]] = asyncio.Queue()
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        transport = AiohttpWebsocketTransport(request)
+        await transport.accept(limits=Limits(close_timeout=30))
+        await transport.close(1000, 'bye')
+        await closed.put(weakref.ref(transport))
+        return transport.response
+
+    server = web.Server(handler)
+    loop = asyncio.get_running_loop()
+    listener = await loop.create_server(server, '127.0.0.1', 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f'ws://127.0.0.1:{port}/') as ws:
+                await ws.receive()  # the close frame
+            gone = await closed.get()
+            for _ in range(50):
+                gc.collect()
+                if gone() is None:
+                    break
+                await asyncio.sleep(0.02)
+            assert gone() is None, 'the closed connection is still referenced'
+    finally:
+        listener.close()
+        await server.shutdown(1)
