@@ -25,6 +25,13 @@ why).
 ``make test`` runs it for ``CI_SECONDS``; ``make soak`` (``AIOTAO_SOAK=1``)
 for ``AIOTAO_SOAK_MINUTES`` (30 by default).  ``pytest -s`` prints the
 samples and the slope per hour.
+
+To find what grows: ``AIOTAO_SOAK_KINDS=chat,echo`` sends only those
+kinds of traffic (of ``http``, ``chat``, ``game``, ``echo``), and
+``AIOTAO_SOAK_MEMORY=1`` asks each worker's console for ``memory`` at
+every quiet point after the baseline and prints what grew (allocation
+sites, object types; tracing slows the workers down, so the figures are
+for finding the site, not for the bound).
 """
 
 from __future__ import annotations
@@ -89,6 +96,13 @@ FD_SLACK = 12
 RSS_SLOPE_LIMIT = 64 * 1024  # KiB per hour, second half of the soak
 RSS_GROWTH_LIMIT = 48 * 1024  # KiB over the CI run
 HTTP_PATHS = ('/hello', '/json', '/page', '/chat/soak', '/game')
+KINDS = ('http', 'chat', 'game', 'echo')
+SELECTED = tuple(
+    kind.strip()
+    for kind in os.environ.get('AIOTAO_SOAK_KINDS', ','.join(KINDS)).split(',')
+    if kind.strip()
+)
+MEMORY = os.environ.get('AIOTAO_SOAK_MEMORY', '') not in ('', '0')
 
 
 @dataclass
@@ -114,19 +128,34 @@ def admin_ini(ini: Path, admin_port: int) -> None:
         )
 
 
-async def console_stats(port: int) -> dict[str, Any]:
-    """``stats`` from the console of whichever worker takes the connection."""
-    async with asyncio.timeout(5):
+async def console_stats(port: int, command: str = 'stats') -> dict[str, Any]:
+    """``stats`` (or ``command``) from the console of whichever worker takes
+    the connection."""
+    async with asyncio.timeout(5 if command == 'stats' else 120):
         reader, writer = await asyncio.open_connection('127.0.0.1', port)
         try:
             await reader.readline()  # the banner
-            writer.write(b'stats\nquit\n')
+            writer.write(f'{command}\nquit\n'.encode())
             stats: dict[str, Any] = json.loads(await reader.readline())
             await reader.readline()  # bye
         finally:
             writer.close()
             await writer.wait_closed()
     return stats
+
+
+async def memory_report(port: int, workers: list[int]) -> None:
+    """Print what grew in each worker since its last ``memory`` (a console
+    connection reaches any worker: ask until each one has answered)."""
+    answered: set[int] = set()
+    for _ in range(20 * len(workers)):
+        if answered == set(workers):
+            return
+        report = await console_stats(port, 'memory')
+        if report['pid'] in answered:
+            continue
+        answered.add(report['pid'])
+        print(f'\nworker {report.pop("pid")}:', json.dumps(report, indent=1))
 
 
 async def quiet_point(
@@ -289,13 +318,14 @@ async def echo_traffic(server: ServerProcess, deadline: float) -> int:
 async def wave(server: ServerProcess, number: int) -> dict[str, int]:
     """One wave of every kind of traffic at once; what each did."""
     deadline = time.monotonic() + WAVE
+    traffic = {
+        'http': lambda: http_traffic(server, deadline),
+        'chat': lambda: chat_traffic(server, number, deadline),
+        'game': lambda: game_traffic(server, deadline),
+        'echo': lambda: echo_traffic(server, deadline),
+    }
     async with asyncio.timeout(WAVE + 30), asyncio.TaskGroup() as group:
-        kinds = {
-            'http': group.create_task(http_traffic(server, deadline)),
-            'chat': group.create_task(chat_traffic(server, number, deadline)),
-            'game': group.create_task(game_traffic(server, deadline)),
-            'echo': group.create_task(echo_traffic(server, deadline)),
-        }
+        kinds = {kind: group.create_task(traffic[kind]()) for kind in SELECTED}
     return {kind: task.result() for kind, task in kinds.items()}
 
 
@@ -326,6 +356,8 @@ async def test_mixed_traffic_leaves_memory_fds_and_tasks_flat(
     mongo_uri: str,
     redis_server: RedisServer,
 ) -> None:
+    unknown = set(SELECTED) - set(KINDS)
+    assert SELECTED and not unknown, f'AIOTAO_SOAK_KINDS: expected some of {KINDS}'
     admin_port = free_port()
     ini = write_demo_ini(
         tmp_path / 'soak.ini',
@@ -365,6 +397,8 @@ async def test_mixed_traffic_leaves_memory_fds_and_tasks_flat(
             baseline = point
         if number >= WARMUP:
             samples.extend(point.values())
+            if MEMORY:
+                await memory_report(admin_port, workers)
 
     report = [table(samples), f'{number} waves, {totals}']
     for pid in workers:
