@@ -6,8 +6,9 @@
     config.add_chat_route('chat', '/chat/{room}/socket')
 
 and a page whose script speaks the JSON protocol of
-:mod:`aiotao.chat.protocol` (the demo's and the ``aiotao_websocket``
-scaffold's ``chat.js`` are ready-made).  Messages reach every worker and
+:mod:`aiotao.chat.protocol`: ``aiotao.chat:static/chat.js`` is one,
+served by the include (the demo's and the ``aiotao_websocket`` scaffold's
+chat pages use it).  Messages reach every worker and
 machine through the broadcast backend of :mod:`aiotao.websocket.groups`.
 
 The modules, by concern:

@@ -6,8 +6,10 @@
     config.add_chat_route('chat', '/chat/{room}/socket')
 
 Including it checks the ``aiotao.chat.*`` settings
-(:mod:`aiotao.chat.settings`) at once, includes ``aiotao.websocket`` and
-stops each worker's presence heartbeat when the server stops.  The chat
+(:mod:`aiotao.chat.settings`) at once, includes ``aiotao.websocket``,
+serves the chat page's script and style as static assets
+(``request.static_path('aiotao.chat:static/chat.js')`` and ``chat.css``)
+and stops each worker's presence heartbeat when the server stops.  The chat
 keeps its messages and presence in MongoDB: the application needs
 ``mongo.uri`` (see :mod:`aiotao.mongo`).
 """
@@ -26,6 +28,9 @@ from aiotao.lifecycle import ServerStopping
 from aiotao.mappers import WebsocketMapper
 
 __all__ = ['add_chat_route', 'includeme']
+
+#: Where the browser client is served (``aiotao.chat:static``).
+STATIC_NAME = '_aiotao/chat'
 
 
 def add_chat_route(
@@ -63,4 +68,5 @@ def includeme(config: Configurator) -> None:
         )
     config.include('aiotao.websocket')
     config.add_directive('add_chat_route', add_chat_route)
+    config.add_static_view(STATIC_NAME, 'aiotao.chat:static', cache_max_age=3600)
     config.add_subscriber(stop_presence, ServerStopping)
