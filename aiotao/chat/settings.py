@@ -25,14 +25,13 @@ RateLimit(rate=0.5, burst=5, close_after=20)
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 
+from aiotao.settings import optional, positive_number, read_setting, whole_number
 from aiotao.websocket.ratelimit import RateLimit
 
 __all__ = ['MAX_TEXT_LENGTH', 'ChatSettings', 'chat_settings', 'get_chat_settings']
@@ -41,10 +40,6 @@ SETTINGS_PREFIX = 'aiotao.chat.'
 #: The longest ``max_length`` may be (the schema's hard bound).
 MAX_TEXT_LENGTH = 10_000
 MAX_HISTORY_SIZE = 1000
-
-T = TypeVar('T')
-
-_OFF = frozenset({'off', 'none', 'never', ''})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,98 +59,54 @@ class ChatSettings:
         return self.presence_ttl / 3
 
 
-def _whole(low: int, high: int) -> Callable[[Any], int]:
-    def parse(value: Any) -> int:
-        if isinstance(value, bool):
-            raise TypeError(value)
-        number = int(str(value).strip())
-        if not low <= number <= high:
-            raise ValueError(value)
-        return number
-
-    return parse
-
-
-def _positive(value: Any) -> float:
-    if isinstance(value, bool):
-        raise TypeError(value)
-    number = float(str(value).strip())
-    if not (number > 0 and math.isfinite(number)):
-        raise ValueError(value)
-    return number
-
-
-def _optional_count(value: Any) -> int | None:
-    if value is None or str(value).strip().lower() in _OFF:
-        return None
-    return _whole(0, 1_000_000)(value)
-
-
-def _setting(
-    settings: Mapping[str, Any],
-    name: str,
-    default: T,
-    parse: Callable[[Any], T],
-    expected: str,
-) -> T:
-    key = SETTINGS_PREFIX + name
-    if key not in settings:
-        return default
-    value = settings[key]
-    try:
-        return parse(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f'{key} = {value!r}: expected {expected}') from None
-
-
 def chat_settings(settings: Mapping[str, Any] | None) -> ChatSettings:
     """Parse the ``aiotao.chat.*`` settings (defaults for those not set)."""
     settings = settings or {}
     default = ChatSettings()
     limit = default.rate_limit
     return ChatSettings(
-        history_size=_setting(
+        history_size=read_setting(
             settings,
-            'history_size',
+            SETTINGS_PREFIX + 'history_size',
             default.history_size,
-            _whole(0, MAX_HISTORY_SIZE),
+            whole_number(0, MAX_HISTORY_SIZE),
             f'a whole number from 0 to {MAX_HISTORY_SIZE}',
         ),
-        max_length=_setting(
+        max_length=read_setting(
             settings,
-            'max_length',
+            SETTINGS_PREFIX + 'max_length',
             default.max_length,
-            _whole(1, MAX_TEXT_LENGTH),
+            whole_number(1, MAX_TEXT_LENGTH),
             f'a whole number from 1 to {MAX_TEXT_LENGTH}',
         ),
         rate_limit=RateLimit(
-            rate=_setting(
+            rate=read_setting(
                 settings,
-                'rate',
+                SETTINGS_PREFIX + 'rate',
                 limit.rate,
-                _positive,
+                positive_number,
                 'a positive number of messages per second, e.g. 2',
             ),
-            burst=_setting(
+            burst=read_setting(
                 settings,
-                'burst',
+                SETTINGS_PREFIX + 'burst',
                 limit.burst,
-                _whole(1, 1_000_000),
+                whole_number(1, 1_000_000),
                 'a whole number of messages of at least 1, e.g. 5',
             ),
-            close_after=_setting(
+            close_after=read_setting(
                 settings,
-                'close_after',
+                SETTINGS_PREFIX + 'close_after',
                 limit.close_after,
-                _optional_count,
+                optional(whole_number(0, 1_000_000)),
                 'a whole number of refused messages, or off',
             ),
         ),
-        presence_ttl=_setting(
+        presence_ttl=read_setting(
             settings,
-            'presence_ttl',
+            SETTINGS_PREFIX + 'presence_ttl',
             default.presence_ttl,
-            _positive,
+            positive_number,
             'a positive number of seconds, e.g. 30',
         ),
     )

@@ -28,7 +28,6 @@ pyramid.exceptions.ConfigurationError: aiotao.game.tick_rate = 'fast': expected 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
 
 from aiotao.game.rules import GameRules
+from aiotao.settings import number, read_setting, whole_number
 
 __all__ = ['PREFIX', 'GameSettings']
 
@@ -51,31 +51,19 @@ def _number(
     high: float,
     unit: str,
 ) -> float:
-    raw = settings.get(PREFIX + name)
-    if raw is None or raw == '':
-        return float(default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = math.nan
-    if not low <= value <= high:
-        raise ConfigurationError(
-            f'{PREFIX}{name} = {raw!r}: expected a number from {low:g} to {high:g} '
-            f'({unit})'
-        )
-    return value
+    expected = f'a number from {low:g} to {high:g} ({unit})'
+    return read_setting(
+        settings, PREFIX + name, float(default), number(low, high), expected
+    )
 
 
 def _integer(
     settings: Mapping[str, Any], name: str, default: int, low: int, high: int, unit: str
 ) -> int:
-    value = _number(settings, name, default, low, high, unit)
-    if value != int(value):
-        raise ConfigurationError(
-            f'{PREFIX}{name} = {settings[PREFIX + name]!r}: expected a whole number '
-            f'({unit})'
-        )
-    return int(value)
+    expected = f'a whole number from {low} to {high} ({unit})'
+    return read_setting(
+        settings, PREFIX + name, default, whole_number(low, high), expected
+    )
 
 
 def _rules(settings: Mapping[str, Any]) -> type[GameRules[Any]]:

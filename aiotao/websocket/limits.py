@@ -32,11 +32,11 @@ Where each limit is enforced:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from pyramid.exceptions import ConfigurationError
+from aiotao.settings import optional, positive_number, read_setting, whole_number
 
 __all__ = [
     'DEFAULT_LIMITS',
@@ -48,10 +48,9 @@ __all__ = [
 
 SETTINGS_PREFIX = 'aiotao.websocket.'
 
-T = TypeVar('T')
-
 #: Values that switch an optional limit (the pings) off.
-_OFF = {'', '0', 'none', 'off', 'false', 'no'}
+_OFF = frozenset({'', '0', 'none', 'off', 'false', 'no'})
+_optional_seconds = optional(positive_number, off=_OFF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,90 +116,49 @@ def limits_from_settings(settings: Mapping[str, Any] | None) -> Limits:
     settings = settings or {}
     default = DEFAULT_LIMITS
     return Limits(
-        max_message_size=_setting(
+        max_message_size=read_setting(
             settings,
-            'max_message_size',
+            SETTINGS_PREFIX + 'max_message_size',
             default.max_message_size,
-            _whole_number,
+            whole_number(1),
             'a whole number of bytes of at least 1, e.g. 1048576',
         ),
-        ping_interval=_setting(
+        ping_interval=read_setting(
             settings,
-            'ping_interval',
+            SETTINGS_PREFIX + 'ping_interval',
             default.ping_interval,
             _optional_seconds,
             'a number of seconds, or 0 to disable pings',
         ),
-        ping_timeout=_setting(
+        ping_timeout=read_setting(
             settings,
-            'ping_timeout',
+            SETTINGS_PREFIX + 'ping_timeout',
             default.ping_timeout,
             _optional_seconds,
             'a number of seconds, or 0 to wait for pongs forever',
         ),
-        max_queue=_setting(
+        max_queue=read_setting(
             settings,
-            'max_queue',
+            SETTINGS_PREFIX + 'max_queue',
             default.max_queue,
-            _whole_number,
+            whole_number(1),
             'a whole number of messages of at least 1, e.g. 32',
         ),
-        send_timeout=_setting(
+        send_timeout=read_setting(
             settings,
-            'send_timeout',
+            SETTINGS_PREFIX + 'send_timeout',
             default.send_timeout,
-            _seconds,
+            positive_number,
             'a positive number of seconds, e.g. 10',
         ),
-        close_timeout=_setting(
+        close_timeout=read_setting(
             settings,
-            'close_timeout',
+            SETTINGS_PREFIX + 'close_timeout',
             default.close_timeout,
-            _seconds,
+            positive_number,
             'a positive number of seconds, e.g. 10',
         ),
     )
-
-
-def _setting(
-    settings: Mapping[str, Any],
-    name: str,
-    default: T,
-    parse: Callable[[Any], T],
-    expected: str,
-) -> T:
-    key = SETTINGS_PREFIX + name
-    if key not in settings:
-        return default
-    value = settings[key]
-    try:
-        return parse(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f'{key} = {value!r}: expected {expected}') from None
-
-
-def _whole_number(value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError(value)
-    number = int(str(value).strip())
-    if number < 1:
-        raise ValueError(value)
-    return number
-
-
-def _seconds(value: Any) -> float:
-    if isinstance(value, bool):
-        raise TypeError(value)
-    number = float(str(value).strip())
-    if not (number > 0 and math.isfinite(number)):
-        raise ValueError(value)
-    return number
-
-
-def _optional_seconds(value: Any) -> float | None:
-    if value is None or str(value).strip().lower() in _OFF:
-        return None
-    return _seconds(value)
 
 
 def exceeds(message: str | bytes, max_size: int) -> bool:

@@ -47,6 +47,8 @@ from urllib.parse import urlsplit
 from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
 
+from aiotao.settings import number, read_setting, whole_number
+
 __all__ = ['SETTING', 'BroadcastSettings', 'read_settings']
 
 SETTING = 'aiotao.broadcast'
@@ -95,10 +97,10 @@ def read_settings(settings: Mapping[str, Any] | None) -> BroadcastSettings:
     options = {
         'prefix': _text(settings, 'prefix', 'aiotao:'),
         'collection': _text(settings, 'collection', 'aiotao_broadcast'),
-        'collection_size': int(_number(settings, 'collection_size', 16 << 20, 4096)),
-        'buffer': int(_number(settings, 'buffer', 1000, 1)),
-        'timeout': _number(settings, 'timeout', 5.0, 0.01, integer=False),
-        'retry_max': _number(settings, 'retry_max', 5.0, 0.01, integer=False),
+        'collection_size': _whole_number(settings, 'collection_size', 16 << 20, 4096),
+        'buffer': _whole_number(settings, 'buffer', 1000, 1),
+        'timeout': _seconds(settings, 'timeout', 5.0),
+        'retry_max': _seconds(settings, 'retry_max', 5.0),
     }
     lowered = value.lower()
     if lowered == 'memory':
@@ -123,26 +125,18 @@ def _text(settings: Mapping[str, Any], name: str, default: str) -> str:
     return value
 
 
-def _number(
-    settings: Mapping[str, Any],
-    name: str,
-    default: float,
-    minimum: float,
-    *,
-    integer: bool = True,
-) -> float:
-    key = f'{SETTING}.{name}'
-    raw = settings.get(key)
-    if raw is None or str(raw).strip() == '':
-        return default
-    try:
-        value = int(str(raw).strip()) if integer else float(str(raw).strip())
-    except ValueError:
-        kind = 'a whole number' if integer else 'a number'
-        raise ConfigurationError(f'{key} = {raw}: expected {kind}') from None
-    if not value >= minimum:  # also catches nan
-        raise ConfigurationError(f'{key} = {raw}: must be at least {minimum:g}')
-    return value
+def _whole_number(
+    settings: Mapping[str, Any], name: str, default: int, minimum: int
+) -> int:
+    expected = f'a whole number of at least {minimum}, e.g. {default}'
+    return read_setting(
+        settings, f'{SETTING}.{name}', default, whole_number(minimum), expected
+    )
+
+
+def _seconds(settings: Mapping[str, Any], name: str, default: float) -> float:
+    expected = f'a number of seconds of at least 0.01, e.g. {default:g}'
+    return read_setting(settings, f'{SETTING}.{name}', default, number(0.01), expected)
 
 
 def _check_redis_url(url: str) -> None:

@@ -117,11 +117,11 @@ def test_options() -> None:
         ),
         (
             {'aiotao.broadcast.buffer': '0'},
-            r'aiotao\.broadcast\.buffer = 0: must be at least 1',
+            r"aiotao\.broadcast\.buffer = '0': expected a whole number of at least 1",
         ),
         (
             {'aiotao.broadcast.timeout': 'soon'},
-            r'aiotao\.broadcast\.timeout = soon: expected a number',
+            r"aiotao\.broadcast\.timeout = 'soon': expected a number of seconds",
         ),
         (
             {'aiotao.broadcast.prefix': ' '},
