@@ -41,7 +41,8 @@ wait for an acknowledgement.  The server may push any message at any time
 ``bad_json`` (not JSON, or not a JSON object), ``bad_message`` (binary
 frame, no ``type``, a bad ``id``), ``unknown_type`` (no handler),
 ``invalid`` (the payload does not match its schema; ``errors`` lists each
-field and its problem), ``rate_limited`` (over the rate limit; a client
+field and its problem), ``rate_limited`` (over the rate limit: the message
+was dropped unhandled, its ``id`` says which; a client
 that keeps flooding is closed with 1008), ``internal_error`` (the handler
 failed; logged with its traceback), or a handler's own
 (``raise MessageError('not_in_room', 'join a room first')``).
@@ -130,6 +131,17 @@ def _message_id(decoded: dict[str, Any]) -> Any:
             'bad_message', f'"id" must be at most {MAX_ID_LENGTH} characters'
         )
     return id
+
+
+def _dropped_id(raw: Message) -> Any:
+    """The ``id`` of a message refused unhandled, so the client knows which.
+
+    ``None`` if it has none or is not even JSON: refusing it is the answer.
+    """
+    try:
+        return _message_id(_decode(raw))
+    except MessageError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +284,7 @@ class MessageRouter:
                             'rate_limited',
                             f'over {bucket.limit.rate:g} messages per second: '
                             f'this message was dropped',
-                        ).as_json()
+                        ).as_json(_dropped_id(raw))
                     )
                     continue
                 answer = await self.dispatch(handlers_target, raw)

@@ -135,6 +135,7 @@ async def test_over_the_rate_limit_messages_are_refused_not_stored(
         await until(ws, 'reply', id=1)
         error = await until(ws, 'error')
         assert error['code'] == 'rate_limited'
+        assert error['id'] == 2  # the page puts its text back in the input
         assert mongo_db[MESSAGES_COLLECTION].count_documents({}) == 2
 
 

@@ -187,6 +187,9 @@ def test_two_pages_chat_in_chromium(
         }"""
     )
     one.wait_for_selector('#errors:has-text("messages per second")', timeout=10000)
+    # a dropped message's text is back in the input (sending emptied it)
+    restored = one.input_value('#text')
+    assert restored.startswith('burst '), restored
 
     one.screenshot(path=str(tmp_path / 'chat.png'))
     assert (tmp_path / 'chat.png').stat().st_size > 5000

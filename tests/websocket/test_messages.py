@@ -347,6 +347,7 @@ async def test_served_over_the_rate_limit_is_refused_then_flooding_closed(
         answers = [await receive(client) for _ in range(4)]
         assert [a['type'] for a in answers] == ['reply'] * 3 + ['error']
         assert answers[3]['code'] == 'rate_limited'
+        assert answers[3]['id'] == 3  # the client knows which was dropped
         for id in range(20):
             await client.send(json.dumps({'type': 'ping', 'id': id}))
         async with asyncio.timeout(5):
