@@ -3,16 +3,19 @@
 The browser test opens two chromium pages on the demo app (served by the
 aiotao worker's handler in the test's loop), puts them in one private room
 and checks that each page shows the other's ship moving after key presses,
-and that a page whose connection drops gets its seat back.
+and that a page whose connection drops gets its seat back; and that a page
+whose public room closes joins another by itself.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
 
 from aiotao.testing import TestClient
 from aiotao.testing.loading import load_ini_app
@@ -58,6 +61,18 @@ async def test_the_game_page_loads_its_script_from_the_app(aiotao_mongodb: Any) 
 @pytest.fixture
 async def demo(aiotao_mongodb: Any) -> AsyncIterator[RunningServer]:
     app = load_ini_app(str(INI), settings=aiotao_mongodb.settings)
+    async with serve('aiohttp', app) as server:
+        yield server
+
+
+@pytest.fixture
+async def crashing_demo(aiotao_mongodb: Any) -> AsyncIterator[RunningServer]:
+    """The demo whose arena fails on any tick with a player named 'boom'."""
+    settings = {
+        **aiotao_mongodb.settings,
+        'aiotao.game.rules': 'tests.game.app.CrashingArena',
+    }
+    app = load_ini_app(str(INI), settings=settings)
     async with serve('aiohttp', app) as server:
         yield server
 
@@ -140,3 +155,54 @@ async def test_two_pages_see_each_other_move(
     assert sorted(name.split(':')[0] for name in names) == ['ana', 'bob']
     for shot in ('before.png', 'ana.png', 'bob.png'):
         assert (tmp_path / shot).stat().st_size > 5000
+
+
+@pytest.mark.timeout(90)
+async def test_a_page_whose_room_closes_joins_another(
+    crashing_demo: RunningServer,
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail('Debian chromium is needed: apt-get install chromium')
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(crashing_demo.http('/game'))
+            await page.wait_for_selector('[data-role=status]:has-text("connected")')
+            await page.fill('[data-role=name]', 'ana')
+            await page.click('button[data-join="quick"]')
+            await page.wait_for_function('window.aiotaoArena.seat() !== null')
+            first = await page.evaluate('window.aiotaoArena.room()')
+            # a player the rules fail on quick-joins the same (fullest) room
+            async with websockets.connect(
+                crashing_demo.ws('/game/ws'), origin=crashing_demo.origin
+            ) as boom:
+                await boom.send(
+                    json.dumps(
+                        {'type': 'join', 'mode': 'quick', 'name': 'boom', 'id': 1}
+                    )
+                )
+                joined = None
+                while joined is None:
+                    message = json.loads(await boom.recv())
+                    if message['type'] == 'reply':
+                        joined = message['data']['room']
+                assert joined == first
+                # the room fails and closes; the page plays on in another
+                await page.wait_for_function(
+                    """(first) => {
+                        const room = window.aiotaoArena.room();
+                        return room !== null && room !== first
+                            && window.aiotaoArena.seat() !== null;
+                    }""",
+                    arg=first,
+                    timeout=15000,
+                )
+            status = await page.text_content('[data-role=status]')
+        finally:
+            await browser.close()
+    assert status is not None and 'you are' in status, status

@@ -6,7 +6,9 @@
 // the snapshots it gets, about 100 ms in the past, interpolating between
 // two snapshots so that 20 Hz looks smooth at 60 frames per second.
 // Player names are user text: they are drawn on the canvas with fillText
-// and put in the page with textContent, never as HTML.
+// and put in the page with textContent, never as HTML.  A dropped
+// connection takes its seat back; when a public room closes (its rules
+// failed, its worker stopped) the page joins another one like it.
 (function () {
   'use strict';
 
@@ -69,10 +71,29 @@
     }
   }
 
+  // The last room asked for, to find another like it when that one closes.
+  var lastJoin = null;
+
   function join(message) {
     message.type = 'join';
     message.name = nameInput.value;
+    lastJoin = message;
     send(message);
+  }
+
+  function joinAnotherRoom(reason) {
+    // A public room (quick play, or a new one with bots) has others like
+    // it: play on there, as anyone would.  A private room's friends know
+    // its code only: a new private room would be one nobody can find.
+    if (lastJoin === null || lastJoin.mode === 'private') {
+      setStatus('room closed (' + reason + '): pick a room');
+      return;
+    }
+    setStatus('room closed (' + reason + '): joining another room...');
+    var again = {mode: lastJoin.mode, bots: lastJoin.bots || 0};
+    // jittered, so that the players of a closed room do not all ask at once
+    setTimeout(function () { if (room === null) { join(again); } },
+               500 + Math.random() * 1000);
   }
 
   function onMessage(event) {
@@ -109,9 +130,10 @@
         }
         break;
       case 'room_closed':
-        setStatus('room closed: ' + message.reason);
         sessionStorage.removeItem(TOKEN_KEY);
         me = null; room = null; state = null; buffer = [];
+        delete root.dataset.room; delete root.dataset.seat;
+        joinAnotherRoom(message.reason);
         break;
       case 'error':
         if (message.code === 'bad_token' || message.code === 'no_such_room') {
