@@ -46,6 +46,7 @@ from aiotao.request import (
 from aiotao.request import Request as AsyncRequest
 from aiotao.security import wrap_registered_policy
 from aiotao.sync import call_soon_from_thread
+from aiotao.threadlocal import ContextLocalManager, pop_request, push_request
 from aiotao.traversal import AsyncResourceTreeTraverser
 from aiotao.tweens import build_tween_chain
 from aiotao.view import call_view
@@ -256,12 +257,20 @@ class AsyncRouter:
         view handles propagate, as they do out of Pyramid's router.
         """
         request = self.make_request(environ)
+        info = {'registry': self.registry, 'request': request}
+        if type(manager) is not ContextLocalManager:
+            # aiotao's include was left out: Pyramid's thread-local stack
+            manager.push(info)
+            try:
+                return await self.invoke_request(request)
+            finally:
+                manager.pop()
         # what RequestContext(request) does, without its object and calls
-        manager.push({'registry': request.registry, 'request': request})
+        token = push_request(info)
         try:
             return await self.invoke_request(request)
         finally:
-            manager.pop()
+            pop_request(token)
 
     async def invoke_request(self, request: Any, _use_tweens: bool = True) -> Any:
         """Run ``request`` through tweens, the router and the callbacks."""

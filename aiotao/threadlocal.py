@@ -74,6 +74,27 @@ class ContextLocalManager(threadlocal.ThreadLocalManager):  # type: ignore[misc]
         _stack.set(tuple(value))
 
 
+def push_request(info: Info) -> contextvars.Token[tuple[Info, ...]]:
+    """Make ``info`` current in this context; undo with :func:`pop_request`.
+
+    What ``manager.push(info)`` does, for the router's every request: a
+    method call on ``manager`` goes through :class:`threading.local`'s
+    attribute lookup, which costs more than the push itself.
+
+    >>> token = push_request({'request': 'r', 'registry': None})
+    >>> ContextLocalManager().get()['request']
+    'r'
+    >>> pop_request(token); ContextLocalManager().stack
+    []
+    """
+    return _stack.set((*_stack.get(), info))
+
+
+def pop_request(token: contextvars.Token[tuple[Info, ...]]) -> None:
+    """Restore the stack :func:`push_request` changed."""
+    _stack.reset(token)
+
+
 def install() -> None:
     """Make Pyramid's existing ``manager`` context-local (idempotent)."""
     manager = threadlocal.manager

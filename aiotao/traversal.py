@@ -44,8 +44,18 @@ class AsyncResourceTreeTraverser:
         self.root = root
 
     def __call__(self, request: Any) -> TraversalInfo | Awaitable[TraversalInfo]:
-        path, subpath = self._path_and_subpath(request)
+        matchdict = request.matchdict
         environ = request.environ
+        if (
+            matchdict is not None
+            and 'traverse' not in matchdict
+            and 'subpath' not in matchdict
+            and self.VH_ROOT_KEY not in environ
+        ):
+            # a route without *traverse or *subpath (URL dispatch, most
+            # requests): the root is the context, as the walk below finds
+            return self._at_root((), ())
+        path, subpath = self._path_and_subpath(request)
         if self.VH_ROOT_KEY in environ:
             vroot_path = decode_path_info(environ[self.VH_ROOT_KEY])
             vroot_tuple = split_path_info(vroot_path)
@@ -56,17 +66,22 @@ class AsyncResourceTreeTraverser:
             vpath = path
             vroot_idx = -1
         if vpath == '/':
-            root = self.root
-            return {
-                'context': root,
-                'view_name': '',
-                'subpath': subpath,
-                'traversed': (),
-                'virtual_root': root,
-                'virtual_root_path': vroot_tuple,
-                'root': root,
-            }
+            return self._at_root(subpath, vroot_tuple)
         return self._traverse(split_path_info(vpath), subpath, vroot_tuple, vroot_idx)
+
+    def _at_root(
+        self, subpath: tuple[str, ...], vroot_tuple: tuple[str, ...]
+    ) -> TraversalInfo:
+        root = self.root
+        return {
+            'context': root,
+            'view_name': '',
+            'subpath': subpath,
+            'traversed': (),
+            'virtual_root': root,
+            'virtual_root_path': vroot_tuple,
+            'root': root,
+        }
 
     def _path_and_subpath(self, request: Any) -> tuple[str, tuple[str, ...]]:
         matchdict = request.matchdict

@@ -121,3 +121,29 @@ async def test_a_task_never_changes_what_its_parent_sees() -> None:
         assert get_current_request() == 'parent'
     finally:
         manager.pop()
+
+
+async def test_handle_leaves_the_stack_as_it_found_it(config: Configurator) -> None:
+    # the router pushes through the context variable directly (not through
+    # manager.push): what was current before a request is current after it,
+    # when the view raised too
+    async def failing(request: Any) -> Any:
+        assert get_current_request() is request
+        raise ValueError('boom')
+
+    config.add_route('who', '/who')
+    config.add_view(who_am_i, route_name='who', renderer='json')
+    config.add_route('fail', '/fail')
+    config.add_view(failing, route_name='fail')
+    router = make_async_app(config)
+    outer = {'request': 'outer', 'registry': global_registry}
+    threadlocal.manager.push(outer)
+    try:
+        response = await send(router, '/who?n=1')
+        assert response.json['seen'] == ['1', '1', '1']
+        assert threadlocal.manager.get() is outer
+        with pytest.raises(ValueError, match='boom'):
+            await send(router, '/fail')
+        assert threadlocal.manager.get() is outer
+    finally:
+        threadlocal.manager.pop()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pyramid.config import Configurator
+from pyramid.interfaces import IResponse
 from pyramid.response import Response
 
 from aiotao import AsyncRouter
@@ -104,3 +105,47 @@ async def test_view_returning_nothing_explains_the_fix(
     config.add_view(forgot, route_name='forgot')
     with pytest.raises(ValueError, match='You may have forgotten to return a value'):
         await send(make_router(), '/forgot')
+
+
+@pytest.mark.parametrize('asynchronous', [False, True])
+async def test_response_adapter_registered_after_first_request_is_used(
+    config: Configurator, make_router: MakeRouter, asynchronous: bool
+) -> None:
+    # rendered_view answers "is this string a response?" from the type
+    # alone; an adapter registered later must still win over the renderer
+    def plain(request: Any) -> str:
+        return 'text'
+
+    async def awaited(request: Any) -> str:
+        return 'text'
+
+    config.add_route('text', '/text')
+    config.add_view(
+        awaited if asynchronous else plain, route_name='text', renderer='string'
+    )
+    router = make_router()
+    response = await send(router, '/text')
+    assert response.text == 'text'
+    assert response.content_type == 'text/plain'
+    config.registry.registerAdapter(
+        lambda value: Response(f'adapted {value}', content_type='text/x-adapted'),
+        (str,),
+        IResponse,
+    )
+    response = await send(router, '/text')
+    assert response.text == 'adapted text'
+    assert response.content_type == 'text/x-adapted'
+
+
+async def test_renderer_override_and_dict_results_still_rendered(
+    config: Configurator, make_router: MakeRouter
+) -> None:
+    async def data(request: Any) -> dict[str, int]:
+        request.override_renderer = 'json'
+        return {'n': 1}
+
+    config.add_route('data', '/data')
+    config.add_view(data, route_name='data', renderer='string')
+    response = await send(make_router(), '/data')
+    assert response.json_body == {'n': 1}
+    assert response.content_type == 'application/json'

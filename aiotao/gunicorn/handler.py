@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
+from time import monotonic
 from typing import Any
 
 from aiohttp import HttpVersion10, HttpVersion11, StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
-from multidict import CIMultiDict
 
 from aiotao.serving.application import (
     ErrorLog,
     PyramidApplication,
     ServedApplication,
+    log_failure,
     prepare_response,
     respond,
 )
@@ -48,7 +48,7 @@ from aiotao.serving.errors import (
     error_response,
     internal_error_response,
 )
-from aiotao.serving.responses import Environ, WSGIResponse
+from aiotao.serving.responses import Environ, WSGIResponse, run_wsgi
 from aiotao.serving.settings import ServingSettings
 from aiotao.serving.streaming import BodyStream, may_have_body
 from aiotao.serving.websockets import is_websocket_upgrade, transport_class
@@ -68,7 +68,10 @@ def request_head(request: web.BaseRequest) -> RequestHead:
     """What aiohttp parsed, as a :class:`RequestHead` (raw bytes kept)."""
     # aiohttp decoded the target as UTF-8 with surrogateescape: undo it
     target = request.raw_path.encode('utf-8', 'surrogateescape')
-    raw_path, query = split_target(target)
+    if target.startswith(b'/'):  # origin form, as sent to servers
+        raw_path, _, query = target.partition(b'?')
+    else:
+        raw_path, query = split_target(target)
     transport = request.transport
     peer = transport.get_extra_info('peername') if transport else None
     sock = transport.get_extra_info('sockname') if transport else None
@@ -114,52 +117,65 @@ class AiohttpHandler:
             if isinstance(app, PyramidApplication)
             else None
         )
+        #: The Pyramid application's router, called without going through
+        #: :func:`~aiotao.serving.application.respond`.
+        self.router = app.router if isinstance(app, PyramidApplication) else None
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        # One coroutine for the whole common path: every await of another
+        # coroutine costs each request its frame and its round trip.
         task = asyncio.current_task()
         assert task is not None
-        self.in_flight.add(task)
+        in_flight = self.in_flight
+        in_flight.add(task)
         try:
-            return await self._serve(request)
+            started = monotonic()
+            head = request_head(request)
+            try:
+                length = declared_length(request.raw_headers)
+                check_length(length, self.settings.max_body_size)
+                if length == 0 or not request.body_exists:
+                    body = empty_body()
+                else:
+                    body = await self._read_body(request)
+                environ = build_environ(head, body, self.settings)
+            except ClientError as exc:
+                environ = _refused_environ(head)
+                return await self._send(request, environ, error_response(exc), started)
+            except ConnectionError:
+                # the client left while sending its body: no one to answer, and
+                # aiohttp drops the connection quietly when this is written
+                return web.Response(status=400)
+            try:
+                if self.websocket_transport is not None and (
+                    # the environ tells cheaply whether an Upgrade header came
+                    'HTTP_UPGRADE' in environ
+                    and is_websocket_upgrade(request.raw_headers)
+                ):
+                    return await self._websocket(request, environ, started)
+                router = self.router
+                if router is None:
+                    response = await respond(self.app, environ, self.error_log)
+                else:
+                    # respond(), inlined for the Pyramid application
+                    try:
+                        response = run_wsgi(await router.handle(environ), environ)
+                    except Exception:
+                        log_failure(self.error_log, environ)
+                        response = internal_error_response()
+                if isinstance(response.body, list | tuple):
+                    return self._send_in_memory(request, environ, response, started)
+                return await self._send(request, environ, response, started)
+            finally:
+                # a large body was spooled to a temporary file
+                body.file.close()
         finally:
-            self.in_flight.discard(task)
+            in_flight.discard(task)
 
     def cancel_in_flight(self) -> None:
         """Cancel every request being served (shutdown)."""
         for task in self.in_flight:
             task.cancel()
-
-    async def _serve(self, request: web.BaseRequest) -> web.StreamResponse:
-        started = time.monotonic()
-        head = request_head(request)
-        try:
-            length = declared_length(request.raw_headers)
-            check_length(length, self.settings.max_body_size)
-            if length == 0 or not request.body_exists:
-                body = empty_body()
-            else:
-                body = await self._read_body(request)
-            environ = build_environ(head, body, self.settings)
-        except ClientError as exc:
-            environ = _refused_environ(head)
-            return await self._send(request, environ, error_response(exc), started)
-        except ConnectionError:
-            # the client left while sending its body: no one to answer, and
-            # aiohttp drops the connection quietly when this is written
-            return web.Response(status=400)
-        try:
-            if (
-                self.websocket_transport is not None
-                # the environ tells cheaply whether an Upgrade header came
-                and 'HTTP_UPGRADE' in environ
-                and is_websocket_upgrade(request.raw_headers)
-            ):
-                return await self._websocket(request, environ, started)
-            response = await respond(self.app, environ, self.error_log)
-            return await self._send(request, environ, response, started)
-        finally:
-            # a large body was spooled to a temporary file
-            body.file.close()
 
     async def _read_body(self, request: web.BaseRequest) -> RequestBody:
         """The body a request announced (its length was checked already)."""
@@ -185,26 +201,49 @@ class AiohttpHandler:
         response: WSGIResponse,
         started: float,
     ) -> web.StreamResponse:
+        if isinstance(response.body, list | tuple):
+            return self._send_in_memory(request, environ, response, started)
+        send_body = may_have_body(request.method, response.start.status)
+        reply = await self._stream(request, response, send_body)
+        return self._finish(request, environ, response, reply, send_body, started)
+
+    def _send_in_memory(
+        self,
+        request: web.BaseRequest,
+        environ: Environ,
+        response: WSGIResponse,
+        started: float,
+    ) -> web.StreamResponse:
+        """A body in memory already (WebOb's usual): head and body in one go."""
         start = response.start
         send_body = may_have_body(request.method, start.status)
         body = response.body
-        if isinstance(body, list | tuple):
-            # in memory already (WebOb's usual body): aiohttp writes head and
-            # body in one go
-            if not send_body:
-                content = None
-            elif len(body) == 1 and not response.prefix and type(body[0]) is bytes:
-                content = body[0]
-            else:
-                content = b''.join([*response.prefix, *body])
-            reply: web.StreamResponse = web.Response(
-                status=start.status,
-                reason=start.reason or None,
-                headers=CIMultiDict(start.headers),
-                body=content,
-            )
+        assert isinstance(body, list | tuple)
+        if not send_body:
+            content = None
+        elif len(body) == 1 and not response.prefix and type(body[0]) is bytes:
+            content = body[0]
         else:
-            reply = await self._stream(request, response, send_body)
+            content = b''.join([*response.prefix, *body])
+        reply = web.Response(
+            status=start.status,
+            reason=start.reason or None,
+            # a list: Response copies it into a CIMultiDict of its own
+            headers=start.headers,
+            body=content,
+        )
+        return self._finish(request, environ, response, reply, send_body, started)
+
+    def _finish(
+        self,
+        request: web.BaseRequest,
+        environ: Environ,
+        response: WSGIResponse,
+        reply: web.StreamResponse,
+        send_body: bool,
+        started: float,
+    ) -> web.StreamResponse:
+        start = response.start
         if start.close_connection or not self.keep_alive:
             reply.force_close()
         if self.access_log is not None:
@@ -215,7 +254,7 @@ class AiohttpHandler:
                 start.headers,
                 request,
                 environ,
-                time.monotonic() - started,
+                monotonic() - started,
             )
         return reply
 
@@ -228,7 +267,7 @@ class AiohttpHandler:
         reply = web.StreamResponse(
             status=start.status,
             reason=start.reason or None,
-            headers=CIMultiDict(start.headers),
+            headers=start.headers,
         )
         try:
             await reply.prepare(request)
@@ -268,7 +307,7 @@ class AiohttpHandler:
         finally:
             # a session ends when its client leaves, often by cancellation
             if transport.accepted and self.access_log is not None:
-                seconds = time.monotonic() - started
+                seconds = monotonic() - started
                 self.access_log(101, 0, [], request, environ, seconds)
         # the pipeline answered with HTTP: the handshake is refused
         return await self._send(request, environ, rejection, started)

@@ -98,7 +98,7 @@ async def respond(
     try:
         return await app.respond(environ)
     except Exception:
-        _log_failure(error_log, environ)
+        log_failure(error_log, environ)
         return internal_error_response()
 
 
@@ -112,11 +112,12 @@ def prepare_response(
     try:
         return run_wsgi(response, environ)
     except Exception:
-        _log_failure(error_log, environ)
+        log_failure(error_log, environ)
         return internal_error_response()
 
 
-def _log_failure(error_log: ErrorLog, environ: Environ) -> None:
+def log_failure(error_log: ErrorLog, environ: Environ) -> None:
+    """Log the exception being handled as the failure of ``environ``'s request."""
     error_log.exception(
         'Error handling request %s %s', environ.get('REQUEST_METHOD'), _target(environ)
     )

@@ -51,6 +51,17 @@ _FORWARDING = {
     'HTTP_X_FORWARDED_HOST': 'x-forwarded-host',
 }
 _DEFAULT_PORTS = {'http': '80', 'https': '443'}
+_PROTOCOLS = {'1.1': 'HTTP/1.1', '1.0': 'HTTP/1.0'}
+#: What every environ holds.
+_CONSTANT_KEYS: dict[str, Any] = {
+    'SERVER_SOFTWARE': SERVER_SOFTWARE,
+    'wsgi.version': (1, 0),
+    'wsgi.input_terminated': True,
+    'webob.is_body_seekable': True,
+    'wsgi.multithread': True,
+    'wsgi.multiprocess': True,
+    'wsgi.run_once': False,
+}
 
 #: Environ keys of the header names seen so far (``None``: dropped).  Clients
 #: send the same few names over and over; the size bound keeps a client that
@@ -141,8 +152,11 @@ def build_environ(
     cannot be served (a path outside the mount point, a bad header).
     """
     raw_path = head.raw_path
-    # most paths have no percent-escape to decode
-    path = wsgi_path(raw_path) if b'%' in raw_path else raw_path.decode('latin-1')
+    # most paths have no percent-escape to decode (bytes.find, not ``in``:
+    # ``b'%' in raw_path`` first tries b'%' as an integer and formats a
+    # TypeError for it)
+    raw = raw_path.decode('latin-1')
+    path = wsgi_path(raw_path) if raw_path.find(b'%') >= 0 else raw
     if head.root_path:
         mount_point = _as_wsgi_str(head.root_path.rstrip('/'))
         script_name, path_info = mount(path, mount_point, outside_ok=True)
@@ -152,25 +166,20 @@ def build_environ(
     else:
         script_name, path_info = '', path
     query = head.query_string.decode('latin-1')
-    raw_uri = raw_path.decode('latin-1') + ('?' + query if query else '')
-    environ: dict[str, Any] = {
-        'REQUEST_METHOD': head.method,
-        'SCRIPT_NAME': script_name,
-        'PATH_INFO': path_info,
-        'QUERY_STRING': query,
-        'RAW_URI': raw_uri,
-        'SERVER_PROTOCOL': f'HTTP/{head.http_version}',
-        'SERVER_SOFTWARE': SERVER_SOFTWARE,
-        'wsgi.version': (1, 0),
-        'wsgi.url_scheme': head.scheme,
-        'wsgi.input': body.file,
-        'wsgi.input_terminated': True,
-        'webob.is_body_seekable': True,
-        'wsgi.errors': sys.stderr,
-        'wsgi.multithread': True,
-        'wsgi.multiprocess': True,
-        'wsgi.run_once': False,
-    }
+    # the keys every request has the same values for, copied in one go
+    environ = _CONSTANT_KEYS.copy()
+    environ['REQUEST_METHOD'] = head.method
+    environ['SCRIPT_NAME'] = script_name
+    environ['PATH_INFO'] = path_info
+    environ['QUERY_STRING'] = query
+    environ['RAW_URI'] = raw + '?' + query if query else raw
+    environ['SERVER_PROTOCOL'] = _PROTOCOLS.get(head.http_version) or (
+        f'HTTP/{head.http_version}'
+    )
+    environ['wsgi.url_scheme'] = head.scheme
+    environ['wsgi.input'] = body.file
+    # looked up each time: a test runner may have replaced it since
+    environ['wsgi.errors'] = sys.stderr
     forwarded = False
     header_keys = _header_keys
     for raw_name, raw_value in head.headers:

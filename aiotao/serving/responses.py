@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
+from webob import Response as WebObResponse
+
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 Environ = dict[str, Any]
 
@@ -65,6 +67,12 @@ _STATUS = re.compile(r'([1-9][0-9]{2})(?: (.*))?\Z', re.DOTALL)
 _parsed_statuses: dict[str, tuple[int, str]] = {}
 _lowered_names: dict[str, str] = {}
 _KEPT = 512
+
+
+#: WebOb's ``Response.__call__``: a response class that keeps it answers a
+#: non-``HEAD``, unconditional request with its status, headers and body as
+#: they are, so :func:`run_wsgi` reads them instead of calling it.
+_WEBOB_CALL = WebObResponse.__call__
 
 
 class InvalidResponse(ValueError):
@@ -142,7 +150,8 @@ def response_start(status: str, headers: Iterable[tuple[str, str]]) -> ResponseS
                 raise _unsafe_header(name, value)
             lowered = name.lower()
             _remember(_lowered_names, name, lowered)
-        if _UNSAFE_HEADER_CHARS.search(value):
+        # three substring tests cost less than one regular expression call
+        if '\r' in value or '\n' in value or '\0' in value:
             raise _unsafe_header(name, value)
         if lowered in HOP_BY_HOP_HEADERS:
             if lowered == 'connection' and 'close' in value.lower():
@@ -171,8 +180,18 @@ def run_wsgi(app: WSGIApplication, environ: Environ) -> WSGIResponse:
     Follows PEP 3333: the status may be set lazily, on the first iteration
     of the body; ``start_response`` may be called again with ``exc_info``
     until then, and re-raises the error once the head has been handed out.
-    The body is returned unread.
+    The body is returned unread.  A plain WebOb response (its own
+    ``__call__``, not conditional, no ``Location`` to make absolute, not
+    ``HEAD``) is read rather than called: the same status, headers and body.
     """
+    if (
+        type(app).__call__ is _WEBOB_CALL  # type: ignore[comparison-overlap]
+        and not app.conditional_response  # type: ignore[attr-defined]
+        and environ['REQUEST_METHOD'] != 'HEAD'
+    ):
+        start = _webob_start(app)
+        if start is not None:
+            return WSGIResponse(start, app.app_iter, [])  # type: ignore[attr-defined]
     call = _StartResponseCall()
     body = app(environ, call)
     if call.start is None:
@@ -185,6 +204,19 @@ def run_wsgi(app: WSGIApplication, environ: Environ) -> WSGIResponse:
         )
     call.head_sent = True
     return WSGIResponse(call.start, body, call.written)
+
+
+def _webob_start(response: Any) -> ResponseStart | None:
+    """What a plain WebOb response passes to ``start_response``, without the call.
+
+    Its ``__call__`` (checked to be WebOb's own by the caller) would only
+    rewrite a ``Location`` header: with one, ``None`` (call it instead).
+    """
+    headers = response.headerlist
+    for name, _ in headers:
+        if name.__class__ is str and len(name) == 8 and name.lower() == 'location':
+            return None
+    return response_start(response.status, headers)
 
 
 class _StartResponseCall:

@@ -217,3 +217,39 @@ def test_an_app_that_never_starts_is_an_error_and_its_body_is_closed() -> None:
     with pytest.raises(InvalidResponse, match='without calling start_response'):
         run_wsgi(app, environ())
     assert closed == [True]
+
+
+class _Recorded:
+    """``start_response`` that keeps what it was given."""
+
+    def __call__(self, status: str, headers: list[tuple[str, str]]) -> Any:
+        self.status, self.headers = status, headers
+        return None
+
+
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda: Response('plain'),
+        lambda: Response(json_body={'a': 1}, headerlist=[('X-A', '1')]),
+        lambda: Response(b'', status=204),
+        lambda: Response('moved', status=302, location='/elsewhere?x=1'),
+        lambda: Response(b'gone', status=301, headerlist=[('location', 'next')]),
+    ],
+)
+async def test_a_plain_response_is_read_exactly_as_calling_it_would(
+    make: Callable[[], Any],
+) -> None:
+    # run_wsgi reads a WebOb response instead of calling it; what it sends
+    # must be what the call gives (a relative Location made absolute)
+    env = environ('/shop/cart', base_url='http://example.com')
+    called = _Recorded()
+    body = b''.join(make()(dict(env), called))
+    started = run_wsgi(make(), dict(env))
+    assert started.start == response_start(called.status, called.headers)
+    assert await body_of(started) == body
+    if make().location:
+        location = dict(started.start.headers).get('Location') or dict(
+            started.start.headers
+        ).get('location')
+        assert location is not None and location.startswith('http://example.com/')
