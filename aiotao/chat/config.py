@@ -24,7 +24,7 @@ from pyramid.exceptions import ConfigurationError
 from aiotao.chat.presence import get_presence
 from aiotao.chat.settings import chat_settings
 from aiotao.chat.views import ChatView
-from aiotao.lifecycle import ServerStopping
+from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
 from aiotao.mappers import WebsocketMapper
 
 __all__ = ['add_chat_route', 'includeme']
@@ -69,4 +69,4 @@ def includeme(config: Configurator) -> None:
     config.include('aiotao.websocket')
     config.add_directive('add_chat_route', add_chat_route)
     config.add_static_view(STATIC_NAME, 'aiotao.chat:static', cache_max_age=3600)
-    config.add_subscriber(stop_presence, ServerStopping)
+    add_lifecycle_subscriber(config, stop_presence, ServerStopping)

@@ -24,7 +24,7 @@ from pyramid.registry import Registry
 from aiotao.game.lobby import Lobby
 from aiotao.game.protocol import GameSession, make_router, serve_session
 from aiotao.game.settings import GameSettings
-from aiotao.lifecycle import ServerStopping
+from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
 from aiotao.websocket.groups import get_groups
 from aiotao.websocket.messages import MessageRouter
 
@@ -87,4 +87,4 @@ def includeme(config: Configurator) -> None:
     # parse now: a bad setting stops the application from starting
     GameSettings.from_settings(config.get_settings())
     config.add_static_view(STATIC_NAME, 'aiotao.game:static', cache_max_age=3600)
-    config.add_subscriber(close_game, ServerStopping)
+    add_lifecycle_subscriber(config, close_game, ServerStopping)

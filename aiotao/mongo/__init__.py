@@ -36,7 +36,7 @@ from typing import Any
 from pymongo.errors import ConnectionFailure
 from pyramid.config import Configurator
 
-from aiotao.lifecycle import ServerStarted, ServerStopping
+from aiotao.lifecycle import ServerStarted, ServerStopping, add_lifecycle_subscriber
 from aiotao.mongo.connection import (
     IMongoConnection,
     MongoConnection,
@@ -77,12 +77,10 @@ def includeme(config: Configurator) -> None:
     config.add_request_method(request_db, 'db', reify=True)
     config.add_request_method(request_mongo_client, 'mongo_client', reify=True)
     config.add_exception_view(database_unavailable, context=ConnectionFailure)
-    config.add_subscriber(on_server_started, ServerStarted)
+    add_lifecycle_subscriber(config, on_server_started, ServerStarted)
     # The client must outlive every other ServerStopping subscriber, which
     # may still need the database (a scheduled task releasing its lease,
     # the application flushing something): registered after them all.
-    config.action(
-        None,
-        lambda: registry.registerHandler(on_server_stopping, (ServerStopping,)),
-        order=CLOSE_LAST,
+    add_lifecycle_subscriber(
+        config, on_server_stopping, ServerStopping, order=CLOSE_LAST
     )

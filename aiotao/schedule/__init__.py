@@ -22,7 +22,7 @@ from __future__ import annotations
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-from aiotao.lifecycle import ServerStarted, ServerStopping
+from aiotao.lifecycle import ServerStarted, ServerStopping, add_lifecycle_subscriber
 from aiotao.schedule.runner import (
     IScheduler,
     Scheduler,
@@ -48,5 +48,5 @@ def includeme(config: Configurator) -> None:
             )
         config.include('aiotao.mongo')
     config.registry.registerUtility(Scheduler(tasks), IScheduler)
-    config.add_subscriber(on_server_started, ServerStarted)
-    config.add_subscriber(on_server_stopping, ServerStopping)
+    add_lifecycle_subscriber(config, on_server_started, ServerStarted)
+    add_lifecycle_subscriber(config, on_server_stopping, ServerStopping)

@@ -22,7 +22,7 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.registry import Registry
 
-from aiotao.lifecycle import ServerStopping
+from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
 from aiotao.websocket.backends.settings import BroadcastSettings, read_settings
 from aiotao.websocket.groups import get_groups
 from aiotao.websocket.handshake import OriginPolicy, origin_policy_from_settings
@@ -71,4 +71,4 @@ def includeme(config: Configurator) -> None:
     # request.websocket_groups is a property of aiotao's request class
     # (aiotao.request): an add_request_method property would cost every
     # request a new class.
-    config.add_subscriber(close_groups, ServerStopping)
+    add_lifecycle_subscriber(config, close_groups, ServerStopping)
