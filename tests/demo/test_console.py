@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
+import tracemalloc
+from collections.abc import Iterator
 
 import pytest
 from pyramid.exceptions import ConfigurationError
@@ -26,7 +29,7 @@ def section(**values: str) -> object:
 
 
 async def test_answers() -> None:
-    assert answer('help\n', 0.0) == ('commands: help, stats, quit', False)
+    assert answer('help\n', 0.0) == ('commands: help, stats, memory, quit', False)
     assert answer('quit', 0.0) == ('bye', True)
     reply, close = answer('  stats  ', 0.0)
     stats = json.loads(reply)
@@ -49,6 +52,60 @@ async def test_stats_counts_the_tasks_on_the_loop() -> None:
     await asyncio.gather(*sleepers, return_exceptions=True)
     # finished tasks are not counted: the figure returns to where it was
     assert tasks() == before
+
+
+@pytest.fixture
+def tracing_stopped() -> Iterator[None]:
+    # ``memory`` starts tracemalloc: it must not slow the rest of the suite.
+    # The collector waits, as a serving worker's mostly does, so that the
+    # garbage made by the test is still there when ``memory`` looks.
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        tracemalloc.stop()
+
+
+class Cyclic:
+    """Garbage the way a library makes it: an object that refers to itself."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+class Kept:
+    """What a leak keeps: objects still referred to."""
+
+
+@pytest.mark.usefixtures('tracing_stopped')
+async def test_memory_says_what_grew_and_what_was_garbage() -> None:
+    first = json.loads(answer('memory', 0.0)[0])
+    assert first['pid'] == os.getpid()
+    assert first['tracing'] == 'started'
+    assert first['rss_kib'] > 0
+
+    kept = [Kept() for _ in range(3000)]
+    kept_bytes = [bytes(256) for _ in range(3000)]  # allocated on this line
+    for _ in range(500):
+        Cyclic()
+    reply, close = answer('memory', 0.0)
+    grown = json.loads(reply)
+    assert not close
+    assert grown['tracing'] == 'since the last look'
+    assert grown['collected'] >= 500
+    assert [f'{__name__}.Cyclic', 500] in grown['collected_classes']
+    assert [f'{__name__}.Kept', 3000, 3000] in grown['types']
+    # the allocation sites point at the line that allocated, in this file
+    sites = [' '.join(site[2:]) for site in grown['sites']]
+    assert any('kept_bytes = [bytes(256)' in site for site in sites), sites
+    assert grown['garbage'] == 0
+
+    # what is gone is not reported as growing
+    del kept, kept_bytes
+    again = json.loads(answer('memory', 0.0)[0])
+    assert f'{__name__}.Kept' not in [name for name, *_ in again['types']]
+    assert again['collected'] < 500
 
 
 @pytest.mark.parametrize('host', ['0.0.0.0', '192.0.2.1', '::', 'example.com'])

@@ -13,7 +13,11 @@ from pyramid.config import Configurator
 
 
 async def collector(request: Any) -> dict[str, Any]:
-    return {'threshold': list(gc.get_threshold()), 'frozen': gc.get_freeze_count()}
+    return {
+        'threshold': list(gc.get_threshold()),
+        'frozen': gc.get_freeze_count(),
+        'full_collections': gc.get_stats()[2]['collections'],
+    }
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
