@@ -35,10 +35,65 @@ _TOO_BIG = 1009
 # The attribute below is where it keeps that delay (aiohttp 3.9 to 3.14);
 # when it is missing, aiohttp's own delay applies.
 _PONG_DELAY_ATTRIBUTE = '_pong_heartbeat'
+# The hooks of aiohttp's heartbeat that _QuietHeartbeatResponse overrides
+# (aiohttp 3.14); when one is missing, aiohttp's own heartbeat runs as is.
+_HEARTBEAT_HOOKS = (
+    '_on_data_received',
+    '_send_heartbeat',
+    '_pong_not_received',
+    '_reset_heartbeat',
+)
 # "No timeout" for pongs, in the seconds aiohttp's timer expects.
 _FOREVER = 365 * 24 * 3600.0
+# For receive(), on every message: an enum member looked up on its class
+# costs more than the rest of the check (Python 3.11), a global a fraction.
+_TEXT = WSMsgType.TEXT
+_BINARY = WSMsgType.BINARY
 # More than a frame header (at most 14 bytes) and a deflate block's framing.
 _FRAME_OVERHEAD = 64
+
+
+class _QuietHeartbeatResponse(web.WebSocketResponse):
+    """aiohttp's ``WebSocketResponse`` with a heartbeat that costs a flag per message.
+
+    aiohttp pings after ``heartbeat`` seconds of silence; to know about the
+    silence, it schedules a callback for every chunk the client sends, which
+    pushes the ping timer back: with pings on, raw aiohttp's echo costs a
+    third more instructions (``bench/echo_instructions.py``: 14,600 more a
+    message, on 44,000).  Here a chunk only sets a flag, which the timers
+    read when they fire: a client that sent anything during the interval is
+    not pinged (the timer starts over), and anything at all after a ping
+    counts as its pong.  So a quiet client is pinged after one to two
+    intervals of silence instead of exactly one.
+    """
+
+    _data_seen = False
+
+    def _on_data_received(self) -> None:
+        self._data_seen = True
+
+    def _send_heartbeat(self) -> None:
+        if self._data_seen:
+            self._data_seen = False
+            self._heartbeat_cb = None
+            self._reset_heartbeat()  # the next check, an interval from now
+            return
+        super()._send_heartbeat()
+
+    def _pong_not_received(self) -> None:
+        if self._data_seen:
+            self._data_seen = False
+            self._pong_response_cb = None
+            self._reset_heartbeat()
+            return
+        super()._pong_not_received()
+
+
+_Response: type[web.WebSocketResponse] = (
+    _QuietHeartbeatResponse
+    if all(hasattr(web.WebSocketResponse, hook) for hook in _HEARTBEAT_HOOKS)
+    else web.WebSocketResponse
+)
 
 
 class AiohttpWebsocketTransport(WebsocketTransport):
@@ -50,6 +105,10 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         self._limits = DEFAULT_LIMITS
         self._receive_ended = False
         self._close_started = False
+        # set by accept(): what send_may_wait() reads on every message
+        self._socket: asyncio.Transport | None = None
+        # the low-water mark less a frame's header and deflate's framing
+        self._room = 0
 
     @property
     def response(self) -> web.WebSocketResponse:
@@ -70,7 +129,7 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         problem = handshake_problem(_environ_view(self.request))
         if problem is not None:
             raise HandshakeError(problem)
-        response = web.WebSocketResponse(
+        response = _Response(
             # aiohttp refuses a message of exactly max_msg_size bytes (it
             # checks >=); aiotao's limit is inclusive, and receive() below
             # enforces it exactly.
@@ -95,17 +154,28 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             ) from None
         self._limits = limits
         self._response = response
+        socket = self.request.transport
+        if socket is not None:
+            self._socket = socket
+            # asyncio's (or uvloop's) default, which aiohttp leaves alone
+            low_water = socket.get_write_buffer_limits()[0]
+            self._room = low_water - _FRAME_OVERHEAD
         self.accepted = True
 
     async def receive(self) -> Message | None:
-        response = self.response
+        response = self._response
+        if response is None:
+            response = self.response  # raises InvalidState
         if self._receive_ended:
             return None
         message = await response.receive()
         kind = message.type
-        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+        if kind is _TEXT or kind is _BINARY:
             data: Message = message.data
-            if exceeds(data, self._limits.max_message_size):
+            max_size = self._limits.max_message_size
+            # under a quarter of the limit in characters fits in any
+            # encoding: the exact check (a call, maybe an encode) is spared
+            if len(data) * 4 > max_size and exceeds(data, max_size):
                 await self.close(_TOO_BIG, 'message too big')
                 self._receive_ended = True
                 return None
@@ -114,6 +184,7 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         # task), CLOSED or ERROR (protocol error, message too big, lost
         # connection, no pong): the connection is over either way.
         self._receive_ended = True
+        self._release_response()
         if kind is WSMsgType.CLOSE:
             self._record(message.data, message.extra or '')
         elif kind is WSMsgType.ERROR:
@@ -128,7 +199,9 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         return None
 
     async def send(self, data: Message) -> None:
-        response = self.response
+        response = self._response
+        if response is None:
+            response = self.response  # raises InvalidState
         if self._close_started or response.closed:
             raise ConnectionClosed(self._close_code or _ABNORMAL, self._close_reason)
         try:
@@ -148,17 +221,21 @@ class AiohttpWebsocketTransport(WebsocketTransport):
 
         aiohttp's ``send_str``/``send_bytes`` wait for the client only once
         the transport paused writing, which it does when its buffer goes
-        above the high-water mark: a frame that keeps it below cannot wait.
+        above the high-water mark, until it is down to the low-water mark:
+        a frame that keeps it at or below the low mark cannot wait.
         """
-        transport = self.request.transport
-        if transport is None or self.request.protocol.writing_paused:
+        # Asked for every message, so it reads as little as it can: the
+        # socket and its low-water mark were looked up by accept().  Writing
+        # pauses above the high-water mark and resumes at the low one: a
+        # buffer that stays at or under the low mark with this frame is not
+        # paused and will not be.  (A socket that is gone does not make a
+        # send wait either: the send fails at once.)
+        socket = self._socket
+        if socket is None:
             return True
-        # an upper bound of the frame: UTF-8 takes at most 4 bytes per
-        # character, deflate adds a little, the header at most 14 bytes
-        size = len(data) * (4 if isinstance(data, str) else 1)
-        frame = size + size // 64 + _FRAME_OVERHEAD
-        high_water = transport.get_write_buffer_limits()[1]
-        return transport.get_write_buffer_size() + frame > high_water
+        # 5 bytes a character or byte bound the frame: UTF-8 takes at most
+        # 4, deflate adds a little; the header is in the room's margin
+        return socket.get_write_buffer_size() + 5 * len(data) > self._room
 
     async def close(self, code: int = 1000, reason: str = '') -> None:
         response = self._response
@@ -166,6 +243,7 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             return
         self._close_started = True
         self._record(code, reason)
+        self._release_response()
         try:
             async with asyncio.timeout(self._limits.close_timeout):
                 # drain=False: a client that stopped reading must not hold
@@ -190,6 +268,21 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             asyncio.get_running_loop().call_later(
                 self._limits.close_timeout, transport.abort
             )
+
+    def _release_response(self) -> None:
+        """Break aiohttp's cycle through a finished ``WebSocketResponse``.
+
+        aiohttp (3.14.5 at least) gives the connection's protocol the
+        response's ``_on_data_received`` (it puts off the heartbeat's ping
+        while data comes in) and never takes it back: protocol -> response
+        -> request -> protocol, a cycle that keeps the request, its buffers
+        and the deflate state (some 60 KiB) until the collector runs, which
+        a serving worker does seldom (:mod:`aiotao.serving.garbage`).  Once
+        nothing more is received there is no heartbeat to put off.
+        """
+        protocol = self.request.protocol
+        if getattr(protocol, '_data_received_cb', None) is not None:
+            protocol._data_received_cb = None
 
     def abort(self) -> None:
         transport = self.request.transport

@@ -67,9 +67,12 @@ class Limits:
 
     #: Largest message accepted from the client, in bytes.
     max_message_size: int = 1024 * 1024
-    #: Seconds between pings to the client; ``None``: no pings.
+    #: Seconds of silence from the client before it is pinged; ``None``: no
+    #: pings.  (aiotao's worker looks once an interval, so a quiet client is
+    #: pinged after one to two intervals: no timer moves per message.)
     ping_interval: float | None = 20.0
-    #: Seconds to wait for the pong before the connection counts as dead.
+    #: Seconds to wait for the pong (or anything) before the connection
+    #: counts as dead.
     ping_timeout: float | None = 20.0
     #: Messages that may wait for a client that reads slower than the
     #: server sends; one more and the client is dropped.

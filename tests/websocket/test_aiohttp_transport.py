@@ -8,6 +8,8 @@ reading); sends the socket takes at once are spared that timer.
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from aiotao.websocket.aiohttp_transport import AiohttpWebsocketTransport
+from aiotao.websocket.limits import Limits
 
 Seen = dict[str, Any]
 
@@ -84,7 +87,6 @@ async def test_a_closed_connection_is_not_kept_until_the_abort_timer() -> None:
     import gc
     import weakref
 
-    from aiotao.websocket.limits import Limits
 
     closed: asyncio.Queue[weakref.ref[Any]] = asyncio.Queue()
 
@@ -111,5 +113,125 @@ async def test_a_closed_connection_is_not_kept_until_the_abort_timer() -> None:
                 await asyncio.sleep(0.02)
             assert gone() is None, 'the closed connection is still referenced'
     finally:
+        listener.close()
+        await server.shutdown(1)
+
+
+@pytest.fixture
+async def pinging_echo() -> AsyncIterator[str]:
+    """An echo over the transport that pings every 0.2 s, wants pongs in 0.3 s."""
+
+    limits = Limits(ping_interval=0.2, ping_timeout=0.3)
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        transport = AiohttpWebsocketTransport(request)
+        await transport.accept(limits=limits)
+        while (message := await transport.receive()) is not None:
+            await transport.send(message)
+        return transport.response
+
+    server = web.Server(handler)
+    loop = asyncio.get_running_loop()
+    listener = await loop.create_server(server, '127.0.0.1', 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        yield f'ws://127.0.0.1:{port}/'
+    finally:
+        listener.close()
+        await server.shutdown(1)
+
+
+@pytest.mark.timeout(20)
+async def test_a_quiet_client_that_answers_pings_stays_connected(
+    pinging_echo: str,
+) -> None:
+    # The heartbeat reads a flag instead of rescheduling per message
+    # (aiohttp's way): a pong must still count, through many intervals.
+    from websockets.asyncio.client import connect
+    from websockets.frames import Frame, Opcode
+
+    pings = 0
+    async with connect(pinging_echo, ping_interval=None) as client:
+        receive_frame = client.protocol.recv_frame
+
+        def counting_pings(frame: Frame) -> None:
+            nonlocal pings
+            pings += frame.opcode is Opcode.PING
+            receive_frame(frame)  # answers a ping with a pong
+
+        client.protocol.recv_frame = counting_pings  # type: ignore[method-assign]
+        await asyncio.sleep(1.5)  # 7 intervals, 5 pong timeouts
+        await client.send('still here')
+        assert await asyncio.wait_for(client.recv(), 5) == 'still here'
+    # pinged after one to two intervals of silence (a pong is not silence)
+    assert 3 <= pings <= 8
+
+
+@pytest.mark.timeout(20)
+async def test_a_talking_client_is_not_pinged(pinging_echo: str) -> None:
+    # Anything the client sends shows it is there: no ping while it talks
+    # (and no pong is needed), as with aiohttp's own heartbeat.
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(pinging_echo, autoping=False) as ws:
+            loop = asyncio.get_running_loop()
+            stop = loop.time() + 1.2
+            while loop.time() < stop:
+                await ws.send_str('tick')
+                reply = await ws.receive(timeout=5)
+                # a PING here would arrive before the echo
+                assert (reply.type, reply.data) == (aiohttp.WSMsgType.TEXT, 'tick')
+                await asyncio.sleep(0.05)
+            await ws.close()
+
+
+def test_the_heartbeat_hooks_exist_in_this_aiohttp() -> None:
+    # Without them (a newer aiohttp renamed them) aiohttp's own heartbeat
+    # runs: correct, but it schedules a callback per message received.
+    from aiotao.websocket import aiohttp_transport
+
+    assert aiohttp_transport._Response is aiohttp_transport._QuietHeartbeatResponse
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize('who_closes', ['client', 'server'])
+async def test_a_finished_websocket_is_freed_without_the_collector(
+    who_closes: str,
+) -> None:
+    # aiohttp's protocol keeps the response's heartbeat callback: without
+    # aiotao breaking that cycle, each closed websocket (request, buffers,
+    # deflate state) waits for the collector, which a worker runs seldom.
+    responses: asyncio.Queue[weakref.ref[Any]] = asyncio.Queue()
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        transport = AiohttpWebsocketTransport(request)
+        await transport.accept(limits=Limits(ping_interval=20))
+        if who_closes == 'server':
+            await transport.close(1000, 'bye')
+        else:
+            while await transport.receive() is not None:
+                pass
+        await responses.put(weakref.ref(transport.response))
+        return transport.response
+
+    server = web.Server(handler)
+    loop = asyncio.get_running_loop()
+    listener = await loop.create_server(server, '127.0.0.1', 0)
+    port = listener.sockets[0].getsockname()[1]
+    gc.disable()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f'ws://127.0.0.1:{port}/') as ws:
+                if who_closes == 'client':
+                    await ws.close()
+                else:
+                    await ws.receive()  # the close frame
+            response = await responses.get()
+            for _ in range(50):  # the socket closes, aiohttp lets go
+                if response() is None:
+                    break
+                await asyncio.sleep(0.02)
+            assert response() is None, 'a reference cycle keeps the response'
+    finally:
+        gc.enable()
         listener.close()
         await server.shutdown(1)
