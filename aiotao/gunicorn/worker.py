@@ -235,7 +235,7 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
             await lifecycle.start(registry)
         await self.ini_servers.start(registry)
         # the loaded app is frozen out of the collector's walks (see module)
-        tune_for_serving()
+        tune_for_serving(settings.gc_interval)
         for listener in listeners:
             await listener.start_serving()
         self.booted = True

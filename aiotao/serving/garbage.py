@@ -54,8 +54,11 @@ import gc
 SERVING_THRESHOLD = 50_000
 #: Python's own thresholds: only these are replaced.
 PYTHON_DEFAULT_THRESHOLDS = (700, 10, 10)
-#: Seconds between the full collections made on the worker's clock.
-COLLECT_INTERVAL = 5.0
+#: Seconds between the full collections made on the worker's clock
+#: (``aiotao.gc_interval``): often enough that cycles of garbage never
+#: pile up for long, seldom enough that the pause of a collection (some
+#: milliseconds) touches a game's 20 Hz ticks once in hundreds.
+COLLECT_INTERVAL = 30.0
 
 
 class RegularCollection:
@@ -95,14 +98,15 @@ class RegularCollection:
             timer.cancel()
 
 
-def tune_for_serving(interval: float = COLLECT_INTERVAL) -> bool:
+def tune_for_serving(interval: float | None = COLLECT_INTERVAL) -> bool:
     """Freeze what is loaded, raise the collection threshold, collect on a clock.
 
     Returns ``True`` if the thresholds were changed, ``False`` if the
     application had set its own (they are left alone, and there is no
     clock; the freeze happens either way).  Called on a running event
     loop, that loop gets a :class:`RegularCollection` every ``interval``
-    seconds (without one, a script, only the thresholds change).
+    seconds (``None``: no clock; without a loop, a script, only the
+    thresholds change).
 
     >>> import gc, subprocess, sys
     >>> code = ('import gc; from aiotao.serving.garbage import tune_for_serving; '
@@ -121,5 +125,6 @@ def tune_for_serving(interval: float = COLLECT_INTERVAL) -> bool:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return True
-    RegularCollection(loop, interval)
+    if interval is not None:
+        RegularCollection(loop, interval)
     return True

@@ -11,6 +11,9 @@ setting                          default     meaning
 ``aiotao.body_timeout``          30          seconds a request body may stall (408)
 ``aiotao.header_timeout``        10          seconds for a request head when
                                              gunicorn's ``keepalive`` is 0
+``aiotao.gc_interval``           30          seconds between the worker's full
+                                             garbage collections (``off``: none;
+                                             see :mod:`aiotao.serving.garbage`)
 ===============================  ==========  ======================================
 
 ``aiotao.forwarded_allow_ips`` defaults to the ``FORWARDED_ALLOW_IPS``
@@ -29,7 +32,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiotao.serving.garbage import COLLECT_INTERVAL
 from aiotao.serving.proxies import TrustedProxies, default_forwarded_allow_ips
+from aiotao.settings import optional, positive_number, read_setting
 
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 DEFAULT_THREAD_POOL_SIZE = 32
@@ -62,6 +67,9 @@ class ServingSettings:
     #: connection may take to send a request head; with keep-alive off
     #: (``keepalive = 0``) this does, so slow-header clients are dropped.
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    #: Seconds between the worker's full garbage collections, ``None`` for
+    #: none (:mod:`aiotao.serving.garbage`).
+    gc_interval: float | None = COLLECT_INTERVAL
 
     @classmethod
     def from_settings(
@@ -69,6 +77,7 @@ class ServingSettings:
     ) -> ServingSettings:
         """Read ``aiotao.*`` serving settings; ``overrides`` win over them."""
         settings = settings or {}
+        gc_interval: float | None = COLLECT_INTERVAL
         values: dict[str, Any] = {
             'max_body_size': _positive_int(
                 settings, 'aiotao.max_body_size', DEFAULT_MAX_BODY_SIZE
@@ -85,6 +94,13 @@ class ServingSettings:
             ),
             'header_timeout': _positive_int(
                 settings, 'aiotao.header_timeout', DEFAULT_HEADER_TIMEOUT
+            ),
+            'gc_interval': read_setting(
+                settings,
+                'aiotao.gc_interval',
+                gc_interval,
+                optional(positive_number),
+                f'a number of seconds (default {COLLECT_INTERVAL:g}), or off',
             ),
         }
         proxies = settings.get('aiotao.forwarded_allow_ips')

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aiotao.serving.garbage import COLLECT_INTERVAL, SERVING_THRESHOLD
+from aiotao.serving.garbage import SERVING_THRESHOLD
 from tests.harness.gunicorn import (  # noqa: F401  (fixture)
     ServerFactory,
     gunicorn,
@@ -115,12 +115,12 @@ def test_the_worker_serves_with_the_tuned_collector(
     gunicorn: ServerFactory,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    url = start_worker(gunicorn, tmp_path)
+    url = start_worker(gunicorn, tmp_path, **{'aiotao.gc_interval': '1'})
     seen = get_json(url)
     assert seen['threshold'] == [SERVING_THRESHOLD, 10, 10]
     assert isinstance(seen['frozen'], int) and seen['frozen'] > 1000
     # idle, so nothing reaches the threshold: the clock collects anyway
-    time.sleep(COLLECT_INTERVAL + 1)
+    time.sleep(2)
     later = get_json(url)
     assert isinstance(later['full_collections'], int)
     assert isinstance(seen['full_collections'], int)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pyramid.exceptions import ConfigurationError
 
 from aiotao.serving.settings import (
     DEFAULT_MAX_BODY_SIZE,
@@ -63,3 +64,13 @@ def test_bad_values_are_named(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingError, match=name.replace('.', r'\.')) as error:
         ServingSettings.from_settings({name: value})
     assert message in str(error.value)
+
+
+def test_the_garbage_collection_clock_is_set_or_switched_off() -> None:
+    assert ServingSettings.from_settings({}).gc_interval == 30
+    read = ServingSettings.from_settings
+    assert read({'aiotao.gc_interval': '2.5'}).gc_interval == 2.5
+    assert read({'aiotao.gc_interval': 'off'}).gc_interval is None
+    for bad in ('0', 'soon', '-5'):
+        with pytest.raises(ConfigurationError, match=r'aiotao\.gc_interval = '):
+            read({'aiotao.gc_interval': bad})
