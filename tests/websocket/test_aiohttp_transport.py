@@ -87,7 +87,6 @@ async def test_a_closed_connection_is_not_kept_until_the_abort_timer() -> None:
     import gc
     import weakref
 
-
     closed: asyncio.Queue[weakref.ref[Any]] = asyncio.Queue()
 
     async def handler(request: web.BaseRequest) -> web.StreamResponse:
