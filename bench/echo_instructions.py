@@ -31,21 +31,15 @@ import argparse
 import asyncio
 import base64
 import os
-import re
 import shutil
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO_ROOT = BENCH.parent
-PEERS = BENCH / 'peers'
+from valgrind import BENCH, cost_per_unit, count_instructions
+
 SERVERS = ['client', 'aiohttp', 'aiotao']
 SIZE = 64
 
-_IREFS = re.compile(r'I\s+refs:\s+([\d,]+)')
 _PAYLOAD = b'x' * SIZE
 # FIN + text, masked with the key 0 (so the payload goes as it is), 64 bytes
 _FRAME = bytes([0x81, 0x80 | SIZE]) + bytes(4) + _PAYLOAD
@@ -156,43 +150,16 @@ async def serve_messages(kind: str, messages: int, clients: int) -> None:
 # -- counting, in the parent ----------------------------------------------------
 
 
-def count(kind: str, messages: int, clients: int, pythonpath: str = '') -> int:
-    """Instructions executed by a whole process echoing ``messages``."""
-    env = dict(os.environ)
-    # the same dict layouts in every run: differences of some 2,000
-    # instructions a message between runs otherwise
-    env['PYTHONHASHSEED'] = '0'
-    env['PYTHONPATH'] = os.pathsep.join(
-        filter(None, [pythonpath, str(PEERS), str(REPO_ROOT), env.get('PYTHONPATH')])
-    )
-    argv = [
-        'valgrind',
-        '--tool=cachegrind',
-        '--cache-sim=no',
-        '--cachegrind-out-file=/dev/null',
-        sys.executable,
-        __file__,
-        '--serve',
-        kind,
-        '--messages',
-        str(messages),
-        '--clients',
-        str(clients),
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    found = _IREFS.search(done.stderr)
-    if done.returncode or found is None:
-        raise SystemExit(f'{kind} failed ({done.returncode}):\n{done.stderr[-3000:]}')
-    return int(found[1].replace(',', ''))
-
-
 def per_message(kind: str, messages: int, clients: int, pythonpath: str = '') -> float:
-    # both runs at once: valgrind uses one core each
-    with ThreadPoolExecutor(2) as pool:
-        few, many = pool.map(
-            lambda n: count(kind, n, clients, pythonpath), [messages, messages * 5]
-        )
-    return (many - few) / (messages * 4)
+    """Instructions per message of server ``kind`` (the clients' share included)."""
+    return cost_per_unit(
+        lambda n: count_instructions(
+            Path(__file__),
+            ['--serve', kind, '--messages', str(n), '--clients', str(clients)],
+            pythonpath,
+        ),
+        messages,
+    )
 
 
 def main() -> None:

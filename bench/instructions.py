@@ -31,21 +31,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import shutil
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-REPO_ROOT = BENCH.parent
-PEERS = BENCH / 'peers'
+from valgrind import BENCH, cost_per_unit, count_instructions
+
 SERVERS = ['client', 'lowlevel', 'aiohttp', 'pyramid-inline', 'aiotao']
 
-_IREFS = re.compile(r'I\s+refs:\s+([\d,]+)')
 _CANNED = b'HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, world!'
 
 
@@ -156,40 +150,16 @@ async def serve_requests(kind: str, path: str, requests: int) -> None:
 # -- counting, in the parent ----------------------------------------------------
 
 
-def count(kind: str, path: str, requests: int, pythonpath: str = '') -> int:
-    """Instructions executed by a whole process serving ``requests``."""
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        filter(None, [pythonpath, str(PEERS), str(REPO_ROOT), env.get('PYTHONPATH')])
-    )
-    argv = [
-        'valgrind',
-        '--tool=cachegrind',
-        '--cache-sim=no',
-        '--cachegrind-out-file=/dev/null',
-        sys.executable,
-        __file__,
-        '--serve',
-        kind,
-        '--path',
-        path,
-        '--requests',
-        str(requests),
-    ]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-    found = _IREFS.search(done.stderr)
-    if done.returncode or found is None:
-        raise SystemExit(f'{kind} failed ({done.returncode}):\n{done.stderr[-3000:]}')
-    return int(found[1].replace(',', ''))
-
-
 def per_request(kind: str, path: str, requests: int, pythonpath: str = '') -> float:
-    # both runs at once: valgrind uses one core each
-    with ThreadPoolExecutor(2) as pool:
-        few, many = pool.map(
-            lambda n: count(kind, path, n, pythonpath), [requests, requests * 5]
-        )
-    return (many - few) / (requests * 4)
+    """Instructions per request of server ``kind`` (the client's share included)."""
+    return cost_per_unit(
+        lambda n: count_instructions(
+            Path(__file__),
+            ['--serve', kind, '--path', path, '--requests', str(n)],
+            pythonpath,
+        ),
+        requests,
+    )
 
 
 def main() -> None:
