@@ -68,15 +68,21 @@ class RegularCollection:
     finalizers it runs are on the loop's thread), and it is not one of
     the loop's tasks.
 
-    >>> import asyncio, gc
-    >>> async def main():
+    >>> import subprocess, sys
+    >>> code = '''
+    ... import asyncio, gc
+    ... from aiotao.serving.garbage import RegularCollection
+    ... async def main():
     ...     collections = gc.get_stats()[2]['collections']
     ...     regular = RegularCollection(asyncio.get_running_loop(), 0.01)
     ...     await asyncio.sleep(0.1)
     ...     regular.stop()
-    ...     return gc.get_stats()[2]['collections'] > collections
-    >>> asyncio.run(main())
-    True
+    ...     print(gc.get_stats()[2]['collections'] > collections)
+    ... asyncio.run(main())
+    ... '''
+    >>> subprocess.run([sys.executable, '-c', code], capture_output=True,
+    ...                text=True, check=True).stdout
+    'True\\n'
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, interval: float) -> None:

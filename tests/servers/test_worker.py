@@ -107,15 +107,15 @@ async def test_both_servers_answer_and_survive_bad_input(
         assert await ws.recv() == 'hi'
         console, greeting = await Console.open(tcp)
         assert greeting == (
-            f'aiotao admin console, worker {worker}; commands: help, stats, quit\n'
+            f'aiotao admin console, worker {worker}; commands: help, stats, memory, quit\n'
         )
-        assert await console.ask('help') == 'commands: help, stats, quit\n'
+        assert await console.ask('help') == 'commands: help, stats, memory, quit\n'
         stats = json.loads(await console.ask('stats'))
         assert stats['pid'] == worker
         assert stats['websockets'] == 1
         assert stats['uptime'] >= 0
     assert await console.ask('reboot') == (
-        "error: unknown command 'reboot'; commands: help, stats, quit\n"
+        "error: unknown command 'reboot'; commands: help, stats, memory, quit\n"
     )
     assert await console.ask('x' * 500) == 'error: line over 100 bytes; closing\n'
     assert await console.line() == ''  # closed
