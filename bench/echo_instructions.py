@@ -35,7 +35,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from valgrind import BENCH, cost_per_unit, count_instructions
+from valgrind import BENCH, cost_per_unit, count_instructions, measure, report
 
 SERVERS = ['client', 'aiohttp', 'aiotao']
 SIZE = 64
@@ -194,26 +194,12 @@ def main() -> None:
     runs = [(kind, kind, '') for kind in kinds]
     if args.baseline:
         runs.append(('baseline', 'aiotao', str(Path(args.baseline).resolve())))
-    costs: dict[str, float] = {}
-    for name, kind, pythonpath in runs:
-        costs[name] = per_message(kind, args.messages, args.clients, pythonpath)
-        print(f'  {name:<16}{costs[name]:>12,.0f} instructions/message', flush=True)
-    client = costs.pop('client')
-    print(
-        f'\n/echo, {args.clients} client(s): server-side instructions per '
-        f'message\n(client subtracted: {client:,.0f}), and raw aiohttp over '
-        f'each (the rate ratio):'
+    costs = measure(
+        runs,
+        lambda kind, path: per_message(kind, args.messages, args.clients, path),
+        'message',
     )
-    aiohttp = costs.get('aiohttp')
-    for name, cost in costs.items():
-        server = cost - client
-        ratio = f'{(aiohttp - client) / server:.2f}x' if aiohttp else '-'
-        print(f'  {name:<16}{server:>12,.0f}{ratio:>8}')
-    if aiohttp and 'aiotao' in costs:
-        print(
-            f'\naiotao >= 0.85x raw aiohttp allows {(aiohttp - client) / 0.85:,.0f} '
-            f'instructions per message; aiotao costs {costs["aiotao"] - client:,.0f}.'
-        )
+    report(costs, f'/echo, {args.clients} client(s)', 'message', 0.85)
 
 
 if __name__ == '__main__':

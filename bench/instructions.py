@@ -36,7 +36,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from valgrind import BENCH, cost_per_unit, count_instructions
+from valgrind import BENCH, cost_per_unit, count_instructions, measure, report
 
 SERVERS = ['client', 'lowlevel', 'aiohttp', 'pyramid-inline', 'aiotao']
 
@@ -193,29 +193,17 @@ def main() -> None:
     runs = [(kind, kind, '') for kind in kinds]
     if args.baseline:
         runs.append(('baseline', 'aiotao', str(Path(args.baseline).resolve())))
-    costs: dict[str, float] = {}
-    for name, kind, pythonpath in runs:
-        costs[name] = per_request(kind, args.path, args.requests, pythonpath)
-        print(f'  {name:<16}{costs[name]:>12,.0f} instructions/request', flush=True)
-    client = costs.pop('client')
-    print(f'\nGET {args.path}: server-side instructions per request (client')
-    print(f'subtracted: {client:,.0f}), and raw aiohttp over each (the rate ratio):')
-    aiohttp = costs.get('aiohttp')
-    for name, cost in costs.items():
-        server = cost - client
-        ratio = f'{(aiohttp - client) / server:.2f}x' if aiohttp else '-'
-        print(f'  {name:<16}{server:>12,.0f}{ratio:>8}')
-    if aiohttp and 'aiotao' in costs:
-        budget = (aiohttp - client) / 0.6
+    costs = measure(
+        runs,
+        lambda kind, path: per_request(kind, args.path, args.requests, path),
+        'request',
+    )
+    server = report(costs, f'GET {args.path}', 'request', 0.6)
+    if 'pyramid-inline' in server:
         print(
-            f'\naiotao >= 0.6x raw aiohttp allows {budget:,.0f} instructions per '
-            f'request; aiotao costs {costs["aiotao"] - client:,.0f}.'
+            f'Stock Pyramid inline on aiohttp (the floor) costs '
+            f'{server["pyramid-inline"]:,.0f}.'
         )
-        if 'pyramid-inline' in costs:
-            print(
-                f'Stock Pyramid inline on aiohttp (the floor) costs '
-                f'{costs["pyramid-inline"] - client:,.0f}.'
-            )
 
 
 if __name__ == '__main__':

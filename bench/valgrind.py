@@ -62,3 +62,40 @@ def cost_per_unit(count: Callable[[int], int], units: int) -> float:
     with ThreadPoolExecutor(2) as pool:
         few, many = pool.map(count, [units, units * 5])
     return (many - few) / (units * 4)
+
+
+def measure(
+    runs: Sequence[tuple[str, str, str]], cost: Callable[[str, str], float], unit: str
+) -> dict[str, float]:
+    """``cost(kind, pythonpath)`` of each run ``(name, kind, pythonpath)``, printed."""
+    costs: dict[str, float] = {}
+    for name, kind, pythonpath in runs:
+        costs[name] = cost(kind, pythonpath)
+        print(f'  {name:<16}{costs[name]:>12,.0f} instructions/{unit}', flush=True)
+    return costs
+
+
+def report(
+    costs: dict[str, float], what: str, unit: str, target: float
+) -> dict[str, float]:
+    """Print the server-side costs (``client`` taken off) with raw aiohttp over each.
+
+    ``target`` is the issue's "aiotao >= target x raw aiohttp", put in
+    instructions.  Returns the server-side costs.
+    """
+    client = costs['client']
+    server = {name: cost - client for name, cost in costs.items() if name != 'client'}
+    print(
+        f'\n{what}: server-side instructions per {unit} (client subtracted: '
+        f'{client:,.0f}),\nand raw aiohttp over each (the rate ratio):'
+    )
+    aiohttp = server.get('aiohttp')
+    for name, cost in server.items():
+        ratio = f'{aiohttp / cost:.2f}x' if aiohttp else '-'
+        print(f'  {name:<16}{cost:>12,.0f}{ratio:>8}')
+    if aiohttp and 'aiotao' in server:
+        print(
+            f'\naiotao >= {target:g}x raw aiohttp allows {aiohttp / target:,.0f} '
+            f'instructions per {unit}; aiotao costs {server["aiotao"]:,.0f}.'
+        )
+    return server
