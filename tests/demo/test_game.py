@@ -66,6 +66,23 @@ async def demo(aiotao_mongodb: Any) -> AsyncIterator[RunningServer]:
 
 
 @pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's chromium, headless, driven by Playwright."""
+    if not CHROMIUM.exists():
+        pytest.fail('Debian chromium is needed: apt-get install chromium')
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
 async def crashing_demo(aiotao_mongodb: Any) -> AsyncIterator[RunningServer]:
     """The demo whose arena fails on any tick with a player named 'boom'."""
     settings = {
@@ -96,62 +113,51 @@ async def _wait_moved(page: Any, id: str, start: dict[str, float]) -> None:
 
 @pytest.mark.timeout(90)
 async def test_two_pages_see_each_other_move(
-    demo: RunningServer, tmp_path: Path
+    demo: RunningServer, browser: Any, tmp_path: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail('Debian chromium is needed: apt-get install chromium')
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+    ana, bob = await browser.new_page(), await browser.new_page()
+    for page, name in ((ana, 'ana'), (bob, 'bob')):
+        await page.goto(demo.http('/game'))
+        await page.wait_for_selector('[data-role=status]:has-text("connected")')
+        await page.fill('[data-role=name]', name)
+    await ana.click('button[data-join="private"]')
+    await ana.wait_for_function('window.aiotaoArena.seat() !== null')
+    code = await ana.input_value('[data-role=code]')
+    assert len(code) == 5
+    await bob.fill('[data-role=code]', code)
+    await bob.click('button[data-join="code"]')
+    await bob.wait_for_function('window.aiotaoArena.seat() !== null')
+    ana_id = await ana.evaluate('window.aiotaoArena.seat()')
+    bob_id = await bob.evaluate('window.aiotaoArena.seat()')
+    assert await ana.evaluate('window.aiotaoArena.room()') == await bob.evaluate(
+        'window.aiotaoArena.room()'
+    )
+    for page in (ana, bob):
+        await page.wait_for_function(
+            'Object.keys(window.aiotaoArena.players()).length === 2'
         )
-        try:
-            ana, bob = await browser.new_page(), await browser.new_page()
-            for page, name in ((ana, 'ana'), (bob, 'bob')):
-                await page.goto(demo.http('/game'))
-                await page.wait_for_selector('[data-role=status]:has-text("connected")')
-                await page.fill('[data-role=name]', name)
-            await ana.click('button[data-join="private"]')
-            await ana.wait_for_function('window.aiotaoArena.seat() !== null')
-            code = await ana.input_value('[data-role=code]')
-            assert len(code) == 5
-            await bob.fill('[data-role=code]', code)
-            await bob.click('button[data-join="code"]')
-            await bob.wait_for_function('window.aiotaoArena.seat() !== null')
-            ana_id = await ana.evaluate('window.aiotaoArena.seat()')
-            bob_id = await bob.evaluate('window.aiotaoArena.seat()')
-            assert await ana.evaluate(
-                'window.aiotaoArena.room()'
-            ) == await bob.evaluate('window.aiotaoArena.room()')
-            for page in (ana, bob):
-                await page.wait_for_function(
-                    'Object.keys(window.aiotaoArena.players()).length === 2'
-                )
-            await ana.screenshot(path=str(tmp_path / 'before.png'))
+    await ana.screenshot(path=str(tmp_path / 'before.png'))
 
-            start = await _ship(bob, ana_id)
-            assert start is not None
-            await ana.keyboard.down('d')
-            await _wait_moved(bob, ana_id, start)
-            await ana.keyboard.up('d')
+    start = await _ship(bob, ana_id)
+    assert start is not None
+    await ana.keyboard.down('d')
+    await _wait_moved(bob, ana_id, start)
+    await ana.keyboard.up('d')
 
-            start = await _ship(ana, bob_id)
-            assert start is not None
-            await bob.keyboard.down('ArrowDown')
-            await _wait_moved(ana, bob_id, start)
-            await bob.keyboard.up('ArrowDown')
+    start = await _ship(ana, bob_id)
+    assert start is not None
+    await bob.keyboard.down('ArrowDown')
+    await _wait_moved(ana, bob_id, start)
+    await bob.keyboard.up('ArrowDown')
 
-            # bob's connection drops: the page reconnects to the same seat
-            await bob.evaluate('window.aiotaoArena.drop()')
-            await bob.wait_for_selector('[data-role=status]:has-text("seat kept")')
-            assert await bob.evaluate('window.aiotaoArena.seat()') == bob_id
+    # bob's connection drops: the page reconnects to the same seat
+    await bob.evaluate('window.aiotaoArena.drop()')
+    await bob.wait_for_selector('[data-role=status]:has-text("seat kept")')
+    assert await bob.evaluate('window.aiotaoArena.seat()') == bob_id
 
-            await ana.screenshot(path=str(tmp_path / 'ana.png'))
-            await bob.screenshot(path=str(tmp_path / 'bob.png'))
-            names = await ana.locator('[data-role=scores] li').all_text_contents()
-        finally:
-            await browser.close()
+    await ana.screenshot(path=str(tmp_path / 'ana.png'))
+    await bob.screenshot(path=str(tmp_path / 'bob.png'))
+    names = await ana.locator('[data-role=scores] li').all_text_contents()
     assert sorted(name.split(':')[0] for name in names) == ['ana', 'bob']
     for shot in ('before.png', 'ana.png', 'bob.png'):
         assert (tmp_path / shot).stat().st_size > 5000
@@ -159,50 +165,37 @@ async def test_two_pages_see_each_other_move(
 
 @pytest.mark.timeout(90)
 async def test_a_page_whose_room_closes_joins_another(
-    crashing_demo: RunningServer,
+    crashing_demo: RunningServer, browser: Any
 ) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail('Debian chromium is needed: apt-get install chromium')
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+    page = await browser.new_page()
+    await page.goto(crashing_demo.http('/game'))
+    await page.wait_for_selector('[data-role=status]:has-text("connected")')
+    await page.fill('[data-role=name]', 'ana')
+    await page.click('button[data-join="quick"]')
+    await page.wait_for_function('window.aiotaoArena.seat() !== null')
+    first = await page.evaluate('window.aiotaoArena.room()')
+    # a player the rules fail on quick-joins the same (fullest) room
+    async with websockets.connect(
+        crashing_demo.ws('/game/ws'), origin=crashing_demo.origin
+    ) as boom:
+        await boom.send(
+            json.dumps({'type': 'join', 'mode': 'quick', 'name': 'boom', 'id': 1})
         )
-        try:
-            page = await browser.new_page()
-            await page.goto(crashing_demo.http('/game'))
-            await page.wait_for_selector('[data-role=status]:has-text("connected")')
-            await page.fill('[data-role=name]', 'ana')
-            await page.click('button[data-join="quick"]')
-            await page.wait_for_function('window.aiotaoArena.seat() !== null')
-            first = await page.evaluate('window.aiotaoArena.room()')
-            # a player the rules fail on quick-joins the same (fullest) room
-            async with websockets.connect(
-                crashing_demo.ws('/game/ws'), origin=crashing_demo.origin
-            ) as boom:
-                await boom.send(
-                    json.dumps(
-                        {'type': 'join', 'mode': 'quick', 'name': 'boom', 'id': 1}
-                    )
-                )
-                joined = None
-                while joined is None:
-                    message = json.loads(await boom.recv())
-                    if message['type'] == 'reply':
-                        joined = message['data']['room']
-                assert joined == first
-                # the room fails and closes; the page plays on in another
-                await page.wait_for_function(
-                    """(first) => {
-                        const room = window.aiotaoArena.room();
-                        return room !== null && room !== first
-                            && window.aiotaoArena.seat() !== null;
-                    }""",
-                    arg=first,
-                    timeout=15000,
-                )
-            status = await page.text_content('[data-role=status]')
-        finally:
-            await browser.close()
+        joined = None
+        while joined is None:
+            message = json.loads(await boom.recv())
+            if message['type'] == 'reply':
+                joined = message['data']['room']
+        assert joined == first
+        # the room fails and closes; the page plays on in another
+        await page.wait_for_function(
+            """(first) => {
+                const room = window.aiotaoArena.room();
+                return room !== null && room !== first
+                    && window.aiotaoArena.seat() !== null;
+            }""",
+            arg=first,
+            timeout=15000,
+        )
+    status = await page.text_content('[data-role=status]')
     assert status is not None and 'you are' in status, status
