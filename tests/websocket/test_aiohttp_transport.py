@@ -8,9 +8,10 @@ reading); sends the socket takes at once are spared that timer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -21,6 +22,22 @@ from aiotao.websocket.aiohttp_transport import AiohttpWebsocketTransport
 from aiotao.websocket.limits import Limits
 
 Seen = dict[str, Any]
+
+
+@contextlib.asynccontextmanager
+async def served(
+    handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
+) -> AsyncIterator[str]:
+    """``handler`` on aiohttp's low-level server on loopback: its ws:// URL."""
+    server = web.Server(handler)
+    loop = asyncio.get_running_loop()
+    listener = await loop.create_server(server, '127.0.0.1', 0)
+    port = listener.sockets[0].getsockname()[1]
+    try:
+        yield f'ws://127.0.0.1:{port}/'
+    finally:
+        listener.close()
+        await server.shutdown(1)
 
 
 @pytest.fixture
@@ -49,15 +66,8 @@ async def answers() -> AsyncIterator[tuple[str, asyncio.Queue[Seen]]]:
         transport.abort()
         return transport.response
 
-    server = web.Server(handler)
-    loop = asyncio.get_running_loop()
-    listener = await loop.create_server(server, '127.0.0.1', 0)
-    port = listener.sockets[0].getsockname()[1]
-    try:
-        yield f'ws://127.0.0.1:{port}/', seen
-    finally:
-        listener.close()
-        await server.shutdown(1)
+    async with served(handler) as url:
+        yield url, seen
 
 
 @pytest.mark.timeout(20)
@@ -96,24 +106,16 @@ async def test_a_closed_connection_is_not_kept_until_the_abort_timer() -> None:
         await closed.put(weakref.ref(transport))
         return transport.response
 
-    server = web.Server(handler)
-    loop = asyncio.get_running_loop()
-    listener = await loop.create_server(server, '127.0.0.1', 0)
-    port = listener.sockets[0].getsockname()[1]
-    try:
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f'ws://127.0.0.1:{port}/') as ws:
-                await ws.receive()  # the close frame
-            gone = await closed.get()
-            for _ in range(50):
-                gc.collect()
-                if gone() is None:
-                    break
-                await asyncio.sleep(0.02)
-            assert gone() is None, 'the closed connection is still referenced'
-    finally:
-        listener.close()
-        await server.shutdown(1)
+    async with served(handler) as url, aiohttp.ClientSession() as session:
+        async with session.ws_connect(url) as ws:
+            await ws.receive()  # the close frame
+        gone = await closed.get()
+        for _ in range(50):
+            gc.collect()
+            if gone() is None:
+                break
+            await asyncio.sleep(0.02)
+        assert gone() is None, 'the closed connection is still referenced'
 
 
 @pytest.fixture
@@ -129,15 +131,8 @@ async def pinging_echo() -> AsyncIterator[str]:
             await transport.send(message)
         return transport.response
 
-    server = web.Server(handler)
-    loop = asyncio.get_running_loop()
-    listener = await loop.create_server(server, '127.0.0.1', 0)
-    port = listener.sockets[0].getsockname()[1]
-    try:
-        yield f'ws://127.0.0.1:{port}/'
-    finally:
-        listener.close()
-        await server.shutdown(1)
+    async with served(handler) as url:
+        yield url
 
 
 @pytest.mark.timeout(20)
@@ -212,14 +207,10 @@ async def test_a_finished_websocket_is_freed_without_the_collector(
         await responses.put(weakref.ref(transport.response))
         return transport.response
 
-    server = web.Server(handler)
-    loop = asyncio.get_running_loop()
-    listener = await loop.create_server(server, '127.0.0.1', 0)
-    port = listener.sockets[0].getsockname()[1]
     gc.disable()
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.ws_connect(f'ws://127.0.0.1:{port}/') as ws:
+        async with served(handler) as url, aiohttp.ClientSession() as session:
+            async with session.ws_connect(url) as ws:
                 if who_closes == 'client':
                     await ws.close()
                 else:
@@ -232,5 +223,3 @@ async def test_a_finished_websocket_is_freed_without_the_collector(
             assert response() is None, 'a reference cycle keeps the response'
     finally:
         gc.enable()
-        listener.close()
-        await server.shutdown(1)
