@@ -46,6 +46,7 @@ def include_async_pipeline(config: Configurator) -> None:
     config.set_view_mapper(CoroutineOrExecutorMapper)
     config.include('aiotao.security')
     config.include('aiotao.execution')
+    config.include('aiotao.transactions')
     config.include('aiotao.websocket')
     # The batteries come with their settings: an ini that names them gets them.
     settings = config.registry.settings or {}
