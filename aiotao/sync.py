@@ -42,6 +42,12 @@ from aiotao.threads import (
 
 T = TypeVar('T')
 
+#: Why a synchronous call cannot wait for a coroutine on a loop's thread.
+WAITING_ON_THE_LOOP = (
+    'a synchronous call cannot wait for it on the thread of the running '
+    'event loop, which must run it'
+)
+
 
 def wait_for(
     make_coroutine: Callable[[], Coroutine[Any, Any, T]], async_name: str
@@ -74,10 +80,7 @@ def wait_for_awaitable(awaitable: Awaitable[T], hint: str) -> T:
     """
     if on_loop_thread():
         close_if_coroutine(awaitable)
-        raise RuntimeError(
-            f'{hint}: a synchronous call cannot wait for it on the thread of '
-            f'the running event loop'
-        )
+        raise RuntimeError(f'{hint}: {WAITING_ON_THE_LOOP}')
     return wait_for(lambda: _awaited(awaitable), 'it')
 
 

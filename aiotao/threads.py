@@ -67,7 +67,7 @@ _RELEASE = _Signal('release: the request ended; back to the pool when idle')
 class _Work:
     """A call given to a request's thread, and where its outcome goes."""
 
-    __slots__ = ('args', 'context', 'func', 'future', 'loop')
+    __slots__ = ('args', 'context', 'func', 'future', 'lane', 'loop')
 
     def __init__(
         self,
@@ -76,37 +76,40 @@ class _Work:
         context: contextvars.Context,
         loop: asyncio.AbstractEventLoop,
         future: asyncio.Future[Any],
+        lane: Lane,
     ) -> None:
         self.func = func
         self.args = args
         self.context = context
         self.loop = loop
         self.future = future
+        self.lane = lane
 
     def run(self) -> None:
         try:
             result = self.context.run(self.func, *self.args)
         except BaseException as exc:
-            self._report(_set_exception, exc)
+            self._report(False, exc)
         else:
-            self._report(_set_result, result)
+            self._report(True, result)
 
-    def _report(self, setter: Callable[[Any, Any], None], value: Any) -> None:
+    def _report(self, succeeded: bool, value: Any) -> None:
         try:
-            self.loop.call_soon_threadsafe(setter, self.future, value)
+            self.loop.call_soon_threadsafe(self.done, succeeded, value)
         except RuntimeError:
             # the loop was closed meanwhile (the server is gone): nobody waits
             pass
 
-
-def _set_result(future: asyncio.Future[Any], result: Any) -> None:
-    if not future.done():
-        future.set_result(result)
-
-
-def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
+    def done(self, succeeded: bool, value: Any) -> None:
+        """On the loop: the outcome, and the lane knows its thread is free."""
+        self.lane.busy -= 1
+        future = self.future
+        if future.done():
+            return  # the caller was cancelled meanwhile
+        if succeeded:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 _current = threading.local()
@@ -230,15 +233,30 @@ class ThreadPool:
     def __repr__(self) -> str:
         return f'<ThreadPool {self.name} {self._started}/{self.size} threads>'
 
-    async def acquire(self) -> RequestThread:
-        """A thread of the pool for the caller alone; wait if all are lent."""
-        loop = asyncio.get_running_loop()
+    @property
+    def started(self) -> int:
+        """How many of the pool's threads are alive now."""
+        return self._started
+
+    def try_acquire(self) -> RequestThread | None:
+        """A thread of the pool for the caller alone, or ``None`` if all are lent."""
         with self._lock:
             if self._idle:
                 return self._idle.pop()
             if self._started < self.size:
                 self._started += 1
                 return self._start_thread()
+            return None
+
+    async def acquire(self) -> RequestThread:
+        """A thread of the pool for the caller alone; wait if all are lent."""
+        thread = self.try_acquire()
+        if thread is not None:
+            return thread
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
             waiter: asyncio.Future[RequestThread] = loop.create_future()
             self._waiters.append((loop, waiter))
         try:
@@ -309,7 +327,7 @@ class Lane:
     True
     """
 
-    __slots__ = ('_acquiring', '_pool', '_thread')
+    __slots__ = ('_acquiring', '_pool', '_thread', 'busy')
 
     def __init__(
         self, pool: ThreadPool | None, thread: RequestThread | None = None
@@ -317,6 +335,8 @@ class Lane:
         self._pool = pool
         self._thread = thread
         self._acquiring: asyncio.Future[RequestThread] | None = None
+        #: Calls given to the thread whose outcome has not come back yet.
+        self.busy = 0
 
     @classmethod
     def of_thread(cls, thread: RequestThread) -> Lane:
@@ -333,10 +353,16 @@ class Lane:
         thread = self._thread or await self._borrow()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        thread.submit(_Work(func, args, contextvars.copy_context(), loop, future))
+        self.busy += 1
+        thread.submit(_Work(func, args, contextvars.copy_context(), loop, future, self))
         return await future
 
     async def _borrow(self) -> RequestThread:
+        if self._acquiring is None and self._pool is not None:
+            thread = self._pool.try_acquire()
+            if thread is not None:
+                self._thread = thread
+                return thread
         if self._acquiring is None:
             # two tasks of one request may reach their first sync part
             # at once: they share the one thread
@@ -353,7 +379,12 @@ class Lane:
         if self._pool is None:
             return  # not the pool's thread: nothing to give back
         if thread is not None:
-            thread.release()
+            if self.busy:
+                # still running what the request gave it (the request was
+                # cancelled): it goes back once that is done
+                thread.release()
+            else:
+                self._pool.put_back(thread)
         elif acquiring is not None:
             # still waiting for a thread: give it back when it comes
             acquiring.add_done_callback(_release_when_acquired)

@@ -37,6 +37,7 @@ gets (:func:`placed`):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -60,7 +61,7 @@ from aiotao.security import (
     permits,
     unwrapped_policy,
 )
-from aiotao.sync import wait_for_awaitable
+from aiotao.sync import WAITING_ON_THE_LOOP, wait_for_awaitable
 from aiotao.view import dispatching
 
 View = Callable[[Any, Any], Any]
@@ -260,17 +261,20 @@ def placed(view: View, info: IViewDeriverInfo) -> View:
         return view
     described = _described(info)
 
+    hint = f'the view {described} is async, so {ASYNC_COUNTERPARTS}'
+
     def placed_view(context: Any, request: Any) -> Any:
         if dispatching.get():
             # aiotao's router awaits what this call returns.  Views this
             # call reaches synchronously are not its: they get responses.
             dispatching.set(False)
             return view(context, request)
+        if runs_async and asyncio._get_running_loop() is not None:
+            # refused before the call: no coroutine is left never awaited
+            raise RuntimeError(f'{hint}: {WAITING_ON_THE_LOOP}')
         result = view(context, request)
         if is_awaitable(result):
-            return wait_for_awaitable(
-                result, f'the view {described} is async, so {ASYNC_COUNTERPARTS}'
-            )
+            return wait_for_awaitable(result, hint)
         return result
 
     placed_view.__blocking__ = blocking  # type: ignore[attr-defined]

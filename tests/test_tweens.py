@@ -89,3 +89,43 @@ async def test_sync_and_async_tweens_together_with_exception_views(
     assert response.status_int == 418
     assert response.headers['X-Async-Tween'] == 'yes'
     assert 'sync tween: finally' in tweens.EVENTS
+
+
+def thread_state_view(request: Any) -> dict[str, Any]:
+    return {
+        'owner': getattr(tweens.THREAD_STATE, 'owner', None),
+        'thread': threading.current_thread().name,
+    }
+
+
+@pytest.mark.parametrize('between', [False, True])
+async def test_a_sync_view_sees_the_thread_state_its_sync_tween_set_up(
+    config: Configurator, between: bool
+) -> None:
+    """One thread for a request's sync parts, also across an async tween between."""
+    config.add_tween('tests.pkgs.tweens.thread_state_tween_factory')
+    if between:
+        config.add_tween(
+            'tests.pkgs.tweens.async_timing_tween_factory',
+            under='tests.pkgs.tweens.thread_state_tween_factory',
+        )
+    config.add_route('state', '/state/{n}')
+    config.add_view(thread_state_view, route_name='state', renderer='json')
+    router = make_async_app(config)
+    answers = await asyncio.gather(*(send(router, f'/state/{n}') for n in range(20)))
+    assert [answer.json['owner'] for answer in answers] == [
+        f'/state/{n}' for n in range(20)
+    ]
+    assert all(a.json['thread'].startswith('aiotao-request') for a in answers)
+
+
+async def test_a_tween_added_after_the_app_was_made_is_in_the_next_app(
+    config: Configurator,
+) -> None:
+    config.add_route('slow', '/slow')
+    config.add_view(slow_view, route_name='slow', renderer='string')
+    first = make_async_app(config.make_wsgi_app())
+    config.add_tween('tests.pkgs.tweens.marking_tween_factory')
+    second = make_async_app(config.make_wsgi_app())
+    assert 'X-Marked' not in (await send(first, '/slow')).headers
+    assert (await send(second, '/slow')).headers['X-Marked'] == 'yes'

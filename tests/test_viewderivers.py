@@ -149,3 +149,62 @@ async def test_renderer_override_and_dict_results_still_rendered(
     response = await send(make_router(), '/data')
     assert response.json_body == {'n': 1}
     assert response.content_type == 'application/json'
+
+
+# -- where a view runs: the blocking option ----------------------------------------
+
+
+def _thread_name(request: Any) -> dict[str, str]:
+    import threading
+
+    return {'thread': threading.current_thread().name}
+
+
+async def test_sync_views_run_in_a_request_thread_unless_not_blocking(
+    config: Configurator, make_router: MakeRouter
+) -> None:
+    import threading
+
+    config.add_route('blocking', '/blocking')
+    config.add_route('quick', '/quick')
+    config.add_view(_thread_name, route_name='blocking', renderer='json')
+    config.add_view(_thread_name, route_name='quick', renderer='json', blocking=False)
+    router = make_router()
+    blocking = (await send(router, '/blocking')).json['thread']
+    quick = (await send(router, '/quick')).json['thread']
+    assert blocking.startswith('aiotao-request')
+    assert quick == threading.current_thread().name  # the loop's own
+
+
+async def test_pyramids_not_found_page_takes_no_thread(
+    config: Configurator, make_router: MakeRouter
+) -> None:
+    router = make_router()
+    assert (await send(router, '/nowhere')).status_int == 404
+    assert router.threads.started == 0
+
+
+@pytest.mark.parametrize(
+    ('view', 'blocking', 'message'),
+    [
+        ('async', True, 'blocking=True for the view .* coroutine function'),
+        ('sync', 'yes', "blocking='yes' for the view .*: it must be True"),
+    ],
+)
+def test_a_wrong_blocking_option_is_a_configuration_error(
+    config: Configurator, view: str, blocking: Any, message: str
+) -> None:
+    from pyramid.exceptions import ConfigurationError
+
+    async def async_view(request: Any) -> str:
+        return ''
+
+    config.add_route('view', '/view')
+    config.add_view(
+        async_view if view == 'async' else _thread_name,
+        route_name='view',
+        renderer='string',
+        blocking=blocking,
+    )
+    with pytest.raises(ConfigurationError, match=message):
+        config.commit()

@@ -192,6 +192,7 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
         settings = ServingSettings.from_settings(
             registry.settings if registry is not None else None,
             trusted_proxies=TrustedProxies.parse(self.cfg.forwarded_allow_ips),
+            multiprocess=self.cfg.workers > 1,
         )
         self._executor = ThreadPoolExecutor(
             settings.thread_pool_size, thread_name_prefix='aiotao-worker'

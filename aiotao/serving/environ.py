@@ -168,6 +168,9 @@ def build_environ(
     query = head.query_string.decode('latin-1')
     # the keys every request has the same values for, copied in one go
     environ = _CONSTANT_KEYS.copy()
+    if not settings.multiprocess:
+        # add-ons that keep state in memory (pyramid_debugtoolbar) work then
+        environ['wsgi.multiprocess'] = False
     environ['REQUEST_METHOD'] = head.method
     environ['SCRIPT_NAME'] = script_name
     environ['PATH_INFO'] = path_info

@@ -70,6 +70,9 @@ class ServingSettings:
     #: Seconds between the worker's full garbage collections, ``None`` for
     #: none (:mod:`aiotao.serving.garbage`).
     gc_interval: float | None = COLLECT_INTERVAL
+    #: ``wsgi.multiprocess``: ``False`` under a server with one worker
+    #: process (gunicorn's ``workers = 1``), as gunicorn's own workers say.
+    multiprocess: bool = True
 
     @classmethod
     def from_settings(

@@ -111,16 +111,13 @@ def test_the_counting_tests_pass_without_aiotao(tmp_path: Path) -> None:
     """The allowed failures are aiotao's include, not a broken environment."""
     release = pyramid_release()
     junit = tmp_path / 'junit.xml'
+    command = [
+        sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-q',
+        '-W', 'ignore::DeprecationWarning', f'--junitxml={junit}',
+        'tests/test_config/test_adapters.py', 'tests/test_config/test_init.py',
+    ]  # fmt: skip
     done = subprocess.run(
-        [
-            sys.executable, '-m', 'pytest', '-p', 'no:cacheprovider', '-q',
-            '-W', 'ignore::DeprecationWarning', f'--junitxml={junit}',
-            'tests/test_config/test_adapters.py', 'tests/test_config/test_init.py',
-        ],  # fmt: skip
-        cwd=release,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        command, cwd=release, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout[-3000:]
 

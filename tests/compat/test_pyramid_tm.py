@@ -27,8 +27,13 @@ from pyramid.request import Request
 from webtest import TestApp
 
 from aiotao import make_async_app
-from tests.harness.gunicorn import ServerFactory, free_port, program
-from tests.harness.gunicorn import gunicorn, server_process  # noqa: F401  (fixtures)
+from tests.harness.gunicorn import (  # noqa: F401  (fixtures)
+    ServerFactory,
+    free_port,
+    gunicorn,
+    program,
+    server_process,
+)
 from tests.pkgs.tmapp import main
 
 MANAGERS = {

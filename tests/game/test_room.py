@@ -63,8 +63,9 @@ async def test_ticks_follow_the_clock_without_drift() -> None:
     await asyncio.sleep(1.0)
     elapsed = loop.time() - started
     await room.close()
-    # absolute deadlines: one tick per period, however long each took
-    assert abs(room.tick - elapsed * 50) <= 2
+    # absolute deadlines: one tick per period, however long each took; a
+    # loop stalled by a loaded machine skips whole periods, and counts them
+    assert abs(room.tick + room.metrics.skipped_ticks - elapsed * 50) <= 2
     assert room.metrics.ticks == room.tick
     assert room.metrics.percentile(99) < 0.02
 

@@ -17,7 +17,9 @@ class Refused(Exception):
 
 
 def add_note(request: Any) -> Note:
-    note = Note(text=request.params['text'], attempt=request.environ.get('retry.attempt', 0))
+    note = Note(
+        text=request.params['text'], attempt=request.environ.get('retry.attempt', 0)
+    )
     request.dbsession.add(note)
     request.dbsession.flush()
     return note

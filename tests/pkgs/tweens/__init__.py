@@ -38,3 +38,29 @@ def sync_wrapping_tween_factory(handler: Callable[[Any], Any], registry: Any) ->
             EVENTS.append('sync tween: finally')
 
     return sync_wrapping_tween
+
+
+#: Thread-local state a sync tween sets up, as pyramid_tm's default manager.
+THREAD_STATE = threading.local()
+
+
+def thread_state_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Any:
+    """Sets thread-local state the view below reads (pyramid_tm's pattern)."""
+
+    def thread_state_tween(request: Any) -> Any:
+        THREAD_STATE.owner = request.path
+        try:
+            return handler(request)
+        finally:
+            del THREAD_STATE.owner
+
+    return thread_state_tween
+
+
+def marking_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Any:
+    def marking_tween(request: Any) -> Any:
+        response = handler(request)
+        response.headers['X-Marked'] = 'yes'
+        return response
+
+    return marking_tween
