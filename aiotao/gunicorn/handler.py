@@ -47,6 +47,7 @@ from aiotao.serving.errors import (
     ClientError,
     error_response,
     internal_error_response,
+    unhandled_request_error,
 )
 from aiotao.serving.responses import Environ, WSGIResponse, run_wsgi
 from aiotao.serving.settings import ServingSettings
@@ -160,9 +161,11 @@ class AiohttpHandler:
                     # respond(), inlined for the Pyramid application
                     try:
                         response = run_wsgi(await router.handle(environ), environ)
-                    except Exception:
-                        log_failure(self.error_log, environ)
-                        response = internal_error_response()
+                    except Exception as exc:
+                        refused = unhandled_request_error(exc, environ)
+                        if refused is None:
+                            log_failure(self.error_log, environ)
+                        response = refused or internal_error_response()
                 if isinstance(response.body, list | tuple):
                     return self._send_in_memory(request, environ, response, started)
                 return await self._send(request, environ, response, started)
@@ -293,13 +296,15 @@ class AiohttpHandler:
         environ[TRANSPORT_ENVIRON_KEY] = transport
         try:
             response = await self.app.router.handle(environ)
-        except Exception:
-            self.error_log.exception(
-                'Error handling websocket request %s', environ['RAW_URI']
-            )
+        except Exception as exc:
+            refused = unhandled_request_error(exc, environ)
+            if refused is None:
+                self.error_log.exception(
+                    'Error handling websocket request %s', environ['RAW_URI']
+                )
             if transport.accepted:
                 return transport.response  # type: ignore[no-any-return]
-            rejection = internal_error_response()
+            rejection = refused or internal_error_response()
         else:
             if transport.accepted:
                 return transport.response  # type: ignore[no-any-return]

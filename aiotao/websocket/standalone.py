@@ -54,7 +54,12 @@ from aiotao.serving.application import (
 )
 from aiotao.serving.body import empty_body
 from aiotao.serving.environ import RequestHead, build_environ, split_target
-from aiotao.serving.errors import ClientError, error_response, internal_error_response
+from aiotao.serving.errors import (
+    ClientError,
+    error_response,
+    internal_error_response,
+    unhandled_request_error,
+)
 from aiotao.serving.responses import Environ, WSGIResponse
 from aiotao.serving.settings import ServingSettings
 from aiotao.serving.streaming import BodyStream
@@ -237,11 +242,13 @@ class WebsocketServer:
         """The pipeline's answer; once accepted, it returns when the session ends."""
         try:
             response = await self.app.router.handle(environ)
-        except Exception:
-            log.exception('Error handling websocket request %s', environ['RAW_URI'])
+        except Exception as exc:
+            refused = unhandled_request_error(exc, environ)
+            if refused is None:
+                log.exception('Error handling websocket request %s', environ['RAW_URI'])
             if transport.accepted:
                 await transport.close(1011, 'internal server error')
-            return internal_error_response()
+            return refused or internal_error_response()
         return prepare_response(response, environ)
 
     def _select_subprotocol(

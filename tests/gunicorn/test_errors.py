@@ -213,3 +213,29 @@ def test_a_body_that_stops_arriving_gets_408(
     assert b'stopped arriving for 1 seconds (setting aiotao.body_timeout)' in answer
     assert waited < 3
     still_serving(server, worker)
+
+
+def test_a_path_that_is_not_utf8_gets_400_without_a_traceback(
+    server: ServerProcess,
+) -> None:
+    [worker] = server.worker_pids()
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        stream = sock.makefile('rb')
+        # a route, a route's *subpath, then a good request: one connection
+        for path in (b'/hello%ff', b'/environ/%c0%ae%c0%ae/x', b'/hello'):
+            sock.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: t\r\n\r\n')
+            status = int(stream.readline().split()[1])
+            headers = {}
+            while (line := stream.readline().rstrip(b'\r\n')) != b'':
+                name, _, value = line.partition(b':')
+                headers[name.strip().lower()] = value.strip()
+            body = stream.read(int(headers[b'content-length']))
+            if path == b'/hello':
+                assert (status, body) == (200, b'Hello, world!')
+            else:
+                assert status == 400, (path, body)
+                assert b'not UTF-8 once percent-decoded' in body
+    server.wait_for_log(r'"GET /environ/%c0%ae%c0%ae/x HTTP/1.1" 400')
+    assert 'Traceback' not in server.log()
+    assert 'URLDecodeError' not in server.log()
+    still_serving(server, worker)

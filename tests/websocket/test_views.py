@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import urllib.error
 import urllib.request
 
@@ -199,3 +200,16 @@ async def test_malformed_handshake_gets_400(server: RunningServer) -> None:
     assert status == 400
     if server.kind == 'aiohttp':  # an ASGI server checks the handshake itself
         assert b"invalid Sec-WebSocket-Key ''" in body
+
+
+async def test_a_handshake_to_a_path_that_is_not_utf8_gets_400(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        status, body = await rejection(server.ws('/echo%ff'))
+    assert status == 400
+    assert 'not UTF-8 once percent-decoded' in body
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    async with connect(server.ws('/echo')) as client:  # the server goes on
+        await client.send('still here')
+        assert await client.recv() == 'still here'
