@@ -168,7 +168,16 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             response = self.response  # raises InvalidState
         if self._receive_ended:
             return None
-        message = await response.receive()
+        try:
+            message = await response.receive()
+        except ConnectionError:
+            # aiohttp answers a ping inside receive(); when the pong has to
+            # wait for a client that does not read, and the client then
+            # vanishes, the wait fails: the connection is over, as below
+            self._receive_ended = True
+            self._release_response()
+            self._record(_ABNORMAL, 'connection lost')
+            return None
         kind = message.type
         if kind is _TEXT or kind is _BINARY:
             data: Message = message.data
