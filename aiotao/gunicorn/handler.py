@@ -272,6 +272,16 @@ class AiohttpHandler:
             reason=start.reason or None,
             headers=start.headers,
         )
+        if (
+            send_body
+            and request.version < HttpVersion11
+            and reply.content_length is None
+        ):
+            # HTTP/1.0 has no chunked encoding: a body of unknown length ends
+            # with the connection.  (aiohttp 3.14 works that out but does not
+            # keep it: a keep-alive client would read the next response as
+            # the end of this body.)
+            reply.force_close()
         try:
             await reply.prepare(request)
             # each chunk goes out as soon as it is made: the next may be late
