@@ -142,7 +142,9 @@ class AiohttpHandler:
                 environ = build_environ(head, body, self.settings)
             except ClientError as exc:
                 environ = _refused_environ(head)
-                return await self._send(request, environ, error_response(exc), started)
+                reply = await self._send(request, environ, error_response(exc), started)
+                await self._linger(request, reply)
+                return reply
             except ConnectionError:
                 # the client left while sending its body: no one to answer, and
                 # aiohttp drops the connection quietly when this is written
@@ -196,6 +198,44 @@ class AiohttpHandler:
         except (web.RequestPayloadError, HttpProcessingError) as exc:
             # framing broken after the headers, e.g. a bad chunk size
             raise BadRequest(f'The request body is malformed: {exc}') from None
+
+    async def _linger(
+        self, request: web.BaseRequest, reply: web.StreamResponse
+    ) -> None:
+        """Send a refusal now, let the client read it, then close the connection.
+
+        A client may still be sending the body the refusal is about.
+        Closing at once with unread bytes makes the kernel reset the
+        connection, and the client may lose the refusal; so the worker reads
+        and drops what still comes, at most ``aiotao.linger_size`` bytes,
+        and keeps the connection at most ``aiotao.linger_time`` seconds in
+        all.  (aiohttp's own lingering, which this replaces, reads whatever
+        arrives in 10 s: gigabytes on a fast link, for a client announcing
+        an endless body.)  Once the bytes are used up, reading stops: the
+        client's sending stalls while it reads the refusal, and the worker
+        holds no more than aiohttp's read buffer.
+        """
+        content = request.content
+        if not request.body_exists or content.is_eof():
+            return
+        try:
+            await reply.prepare(request)
+            await reply.write_eof()
+        except ConnectionError:
+            return
+        left = self.settings.linger_size
+        try:
+            async with asyncio.timeout(self.settings.linger_time):
+                while left > 0:
+                    chunk = await content.readany()
+                    if not chunk:
+                        return  # the body ended: aiohttp closes as usual
+                    left -= len(chunk)
+                await asyncio.sleep(self.settings.linger_time)  # out of bytes
+        except (TimeoutError, OSError, web.RequestPayloadError, HttpProcessingError):
+            pass  # the time is up, or the body or the connection broke
+        # closed now, so that aiohttp does not linger in its turn
+        request.protocol.force_close()
 
     async def _send(
         self,
