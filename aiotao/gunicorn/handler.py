@@ -40,7 +40,7 @@ from aiotao.serving.body import (
     empty_body,
     read_body,
 )
-from aiotao.serving.environ import RequestHead, build_environ, split_target
+from aiotao.serving.environ import RequestHead, build_environ, parse_target
 from aiotao.serving.errors import (
     BadRequest,
     BodyTimeout,
@@ -69,10 +69,11 @@ def request_head(request: web.BaseRequest) -> RequestHead:
     """What aiohttp parsed, as a :class:`RequestHead` (raw bytes kept)."""
     # aiohttp decoded the target as UTF-8 with surrogateescape: undo it
     target = request.raw_path.encode('utf-8', 'surrogateescape')
+    authority = None
     if target.startswith(b'/'):  # origin form, as sent to servers
         raw_path, _, query = target.partition(b'?')
     else:
-        raw_path, query = split_target(target)
+        raw_path, query, authority = parse_target(target)
     transport = request.transport
     peer = transport.get_extra_info('peername') if transport else None
     sock = transport.get_extra_info('sockname') if transport else None
@@ -87,6 +88,7 @@ def request_head(request: web.BaseRequest) -> RequestHead:
         scheme=request.scheme,
         client=(peer[0], peer[1]) if isinstance(peer, tuple) else None,
         server=(sock[0], sock[1]) if isinstance(sock, tuple) else None,
+        authority=authority,
     )
 
 

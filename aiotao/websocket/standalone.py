@@ -53,7 +53,7 @@ from aiotao.serving.application import (
     served_application,
 )
 from aiotao.serving.body import empty_body
-from aiotao.serving.environ import RequestHead, build_environ, split_target
+from aiotao.serving.environ import RequestHead, build_environ, parse_target
 from aiotao.serving.errors import (
     ClientError,
     error_response,
@@ -283,7 +283,7 @@ class WebsocketServer:
 
 def request_head(connection: ServerConnection, request: Request) -> RequestHead:
     """What websockets parsed, as a :class:`RequestHead`."""
-    raw_path, query = split_target(request.path.encode('ascii'))
+    raw_path, query, authority = parse_target(request.path.encode('ascii'))
     peer = connection.remote_address
     local = connection.local_address
     return RequestHead(
@@ -298,6 +298,7 @@ def request_head(connection: ServerConnection, request: Request) -> RequestHead:
         scheme='http',
         client=(peer[0], peer[1]) if isinstance(peer, tuple) else None,
         server=(local[0], local[1]) if isinstance(local, tuple) else None,
+        authority=authority,
     )
 
 

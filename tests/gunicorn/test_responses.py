@@ -108,6 +108,22 @@ def test_http_1_0_keep_alive_goes_on_when_the_length_is_known(
     assert received.count(b'HTTP/1.0 200 OK') == 2
 
 
+def test_the_host_of_an_absolute_form_target_is_the_requests_host(
+    server: ServerProcess,
+) -> None:
+    # RFC 9112 section 3.2.2: the target's authority, not the Host header
+    answer = raw(
+        server,
+        b'GET http://example.org:8080/environ HTTP/1.1\r\n'
+        b'Host: attacker.example\r\nConnection: close\r\n\r\n',
+        until=b'}',
+    )
+    seen = json.loads(answer.partition(b'\r\n\r\n')[2])
+    assert seen['HTTP_HOST'] == 'example.org:8080'
+    assert (seen['SERVER_NAME'], seen['SERVER_PORT']) == ('example.org', '8080')
+    assert seen['url'] == 'http://example.org:8080/environ'
+
+
 async def test_every_set_cookie_header_is_sent(server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.get(server.url('/cookies')) as response:
