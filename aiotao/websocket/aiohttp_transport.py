@@ -138,6 +138,9 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             autoping=True,
             timeout=limits.close_timeout,
             protocols=(subprotocol,) if subprotocol else (),
+            # aiohttp checks whether to wait for the client only after this
+            # many bytes (256 KiB by default): no more than the buffer
+            writer_limit=limits.write_buffer,
         )
         if limits.ping_interval is not None and hasattr(
             response, _PONG_DELAY_ATTRIBUTE
@@ -157,7 +160,8 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         socket = self.request.transport
         if socket is not None:
             self._socket = socket
-            # asyncio's (or uvloop's) default, which aiohttp leaves alone
+            # the low-water mark a quarter of it, as asyncio's default is
+            socket.set_write_buffer_limits(high=limits.write_buffer)
             low_water = socket.get_write_buffer_limits()[0]
             self._room = low_water - _FRAME_OVERHEAD
         self.accepted = True

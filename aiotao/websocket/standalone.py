@@ -149,6 +149,7 @@ class WebsocketServer:
             ping_interval=self.limits.ping_interval,
             ping_timeout=self.limits.ping_timeout,
             close_timeout=self.limits.close_timeout,
+            write_limit=self.limits.write_buffer,
             logger=log,
             start_serving=False,
         )

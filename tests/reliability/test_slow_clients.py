@@ -35,7 +35,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from aiotao.websocket.limits import DEFAULT_LIMITS
 from tests.harness.gunicorn import REPO_ROOT
+from tests.reliability.attackers import PAYLOAD
 from tests.reliability.conftest import ServeDemo, scaled
 from tests.reliability.probes import alive, cpu_seconds, hello_throughput, rss_kib
 
@@ -73,9 +75,12 @@ ATTACK = SETTLE + MEASURED + SEND_TIMEOUT + CLOSE_TIMEOUT + STRAGGLERS
 MIN_CAPACITY = {'asyncio': scaled(90, 70) / 100, 'uvloop': 0.9}
 #: ``make soak`` runs both loops; ``make test`` the default one.
 LOOPS = ['asyncio', 'uvloop'] if SLOWLORIS > 200 else ['asyncio']
-#: What one held non-reading websocket may cost the worker (KiB): its
-#: message being echoed, aiohttp's read buffer and the transport's.
-RSS_PER_WEBSOCKET = 1536
+#: What one held non-reading websocket may cost the worker, in KiB: the
+#: bound the websocket limits document (aiotao.websocket.limits), for the
+#: attackers' 64 KiB messages, one of them waiting in the echo's send.
+RSS_PER_WEBSOCKET = (
+    DEFAULT_LIMITS.stalled_connection_bytes(len(PAYLOAD), queued=1) // 1024
+)
 
 
 @pytest.mark.timeout(60 if not SLOWLORIS > 200 else 240)
