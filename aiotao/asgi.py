@@ -56,6 +56,7 @@ from aiotao.serving.errors import (
     ClientError,
     error_response,
     internal_error_response,
+    unhandled_request_error,
 )
 from aiotao.serving.responses import WSGIResponse
 from aiotao.serving.settings import ServingSettings
@@ -224,9 +225,11 @@ class AsgiApplication:
         environ[TRANSPORT_ENVIRON_KEY] = transport
         try:
             response = await self.app.router.handle(environ)
-        except Exception:
-            log.exception('Error handling websocket request %s', environ['RAW_URI'])
-            rejection = await _prepared(internal_error_response())
+        except Exception as exc:
+            refused = unhandled_request_error(exc, environ)
+            if refused is None:
+                log.exception('Error handling websocket request %s', environ['RAW_URI'])
+            rejection = await _prepared(refused or internal_error_response())
         else:
             if transport.accepted:
                 return

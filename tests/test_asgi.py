@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 import websockets
+import yarl
 from websockets.asyncio.client import connect
 
 from aiotao.asgi import AsgiApplication, head_from_scope, make_asgi_app
@@ -414,3 +415,17 @@ async def test_a_stalled_body_gets_408() -> None:
     status, _, body = response_of(await client.run())
     assert status == 408
     assert b'(setting aiotao.body_timeout)' in body
+
+
+async def test_a_path_that_is_not_utf8_gets_400_under_a_real_server(
+    asgi_server: ServerProcess,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        for path in ('/hello%ff', '/environ/%c0%ae%c0%ae/x'):
+            url = yarl.URL(asgi_server.url(path), encoded=True)
+            async with session.get(url) as response:
+                assert response.status == 400, path
+                assert 'not UTF-8 once percent-decoded' in await response.text()
+        async with session.get(asgi_server.url('/hello')) as response:
+            assert response.status == 200
+    assert 'Traceback' not in asgi_server.log()

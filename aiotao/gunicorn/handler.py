@@ -40,13 +40,14 @@ from aiotao.serving.body import (
     empty_body,
     read_body,
 )
-from aiotao.serving.environ import RequestHead, build_environ, split_target
+from aiotao.serving.environ import RequestHead, build_environ, parse_target
 from aiotao.serving.errors import (
     BadRequest,
     BodyTimeout,
     ClientError,
     error_response,
     internal_error_response,
+    unhandled_request_error,
 )
 from aiotao.serving.responses import Environ, WSGIResponse, run_wsgi
 from aiotao.serving.settings import ServingSettings
@@ -68,10 +69,11 @@ def request_head(request: web.BaseRequest) -> RequestHead:
     """What aiohttp parsed, as a :class:`RequestHead` (raw bytes kept)."""
     # aiohttp decoded the target as UTF-8 with surrogateescape: undo it
     target = request.raw_path.encode('utf-8', 'surrogateescape')
+    authority = None
     if target.startswith(b'/'):  # origin form, as sent to servers
         raw_path, _, query = target.partition(b'?')
     else:
-        raw_path, query = split_target(target)
+        raw_path, query, authority = parse_target(target)
     transport = request.transport
     peer = transport.get_extra_info('peername') if transport else None
     sock = transport.get_extra_info('sockname') if transport else None
@@ -86,6 +88,7 @@ def request_head(request: web.BaseRequest) -> RequestHead:
         scheme=request.scheme,
         client=(peer[0], peer[1]) if isinstance(peer, tuple) else None,
         server=(sock[0], sock[1]) if isinstance(sock, tuple) else None,
+        authority=authority,
     )
 
 
@@ -141,7 +144,9 @@ class AiohttpHandler:
                 environ = build_environ(head, body, self.settings)
             except ClientError as exc:
                 environ = _refused_environ(head)
-                return await self._send(request, environ, error_response(exc), started)
+                reply = await self._send(request, environ, error_response(exc), started)
+                await self._linger(request, reply)
+                return reply
             except ConnectionError:
                 # the client left while sending its body: no one to answer, and
                 # aiohttp drops the connection quietly when this is written
@@ -160,9 +165,11 @@ class AiohttpHandler:
                     # respond(), inlined for the Pyramid application
                     try:
                         response = run_wsgi(await router.handle(environ), environ)
-                    except Exception:
-                        log_failure(self.error_log, environ)
-                        response = internal_error_response()
+                    except Exception as exc:
+                        refused = unhandled_request_error(exc, environ)
+                        if refused is None:
+                            log_failure(self.error_log, environ)
+                        response = refused or internal_error_response()
                 if isinstance(response.body, list | tuple):
                     return self._send_in_memory(request, environ, response, started)
                 return await self._send(request, environ, response, started)
@@ -193,6 +200,44 @@ class AiohttpHandler:
         except (web.RequestPayloadError, HttpProcessingError) as exc:
             # framing broken after the headers, e.g. a bad chunk size
             raise BadRequest(f'The request body is malformed: {exc}') from None
+
+    async def _linger(
+        self, request: web.BaseRequest, reply: web.StreamResponse
+    ) -> None:
+        """Send a refusal now, let the client read it, then close the connection.
+
+        A client may still be sending the body the refusal is about.
+        Closing at once with unread bytes makes the kernel reset the
+        connection, and the client may lose the refusal; so the worker reads
+        and drops what still comes, at most ``aiotao.linger_size`` bytes,
+        and keeps the connection at most ``aiotao.linger_time`` seconds in
+        all.  (aiohttp's own lingering, which this replaces, reads whatever
+        arrives in 10 s: gigabytes on a fast link, for a client announcing
+        an endless body.)  Once the bytes are used up, reading stops: the
+        client's sending stalls while it reads the refusal, and the worker
+        holds no more than aiohttp's read buffer.
+        """
+        content = request.content
+        if not request.body_exists or content.is_eof():
+            return
+        try:
+            await reply.prepare(request)
+            await reply.write_eof()
+        except ConnectionError:
+            return
+        left = self.settings.linger_size
+        try:
+            async with asyncio.timeout(self.settings.linger_time):
+                while left > 0:
+                    chunk = await content.readany()
+                    if not chunk:
+                        return  # the body ended: aiohttp closes as usual
+                    left -= len(chunk)
+                await asyncio.sleep(self.settings.linger_time)  # out of bytes
+        except (TimeoutError, OSError, web.RequestPayloadError, HttpProcessingError):
+            pass  # the time is up, or the body or the connection broke
+        # closed now, so that aiohttp does not linger in its turn
+        request.protocol.force_close()
 
     async def _send(
         self,
@@ -269,6 +314,16 @@ class AiohttpHandler:
             reason=start.reason or None,
             headers=start.headers,
         )
+        if (
+            send_body
+            and request.version < HttpVersion11
+            and reply.content_length is None
+        ):
+            # HTTP/1.0 has no chunked encoding: a body of unknown length ends
+            # with the connection.  (aiohttp 3.14 works that out but does not
+            # keep it: a keep-alive client would read the next response as
+            # the end of this body.)
+            reply.force_close()
         try:
             await reply.prepare(request)
             # each chunk goes out as soon as it is made: the next may be late
@@ -293,13 +348,15 @@ class AiohttpHandler:
         environ[TRANSPORT_ENVIRON_KEY] = transport
         try:
             response = await self.app.router.handle(environ)
-        except Exception:
-            self.error_log.exception(
-                'Error handling websocket request %s', environ['RAW_URI']
-            )
+        except Exception as exc:
+            refused = unhandled_request_error(exc, environ)
+            if refused is None:
+                self.error_log.exception(
+                    'Error handling websocket request %s', environ['RAW_URI']
+                )
             if transport.accepted:
                 return transport.response  # type: ignore[no-any-return]
-            rejection = internal_error_response()
+            rejection = refused or internal_error_response()
         else:
             if transport.accepted:
                 return transport.response  # type: ignore[no-any-return]

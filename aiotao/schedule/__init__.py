@@ -1,11 +1,12 @@
-"""Scheduled tasks from the ini: coroutines run every N seconds in each worker.
+"""Scheduled tasks from the ini: coroutines run every N seconds or by cron.
 
 ::
 
     [app:main]
     pyramid.includes = aiotao aiotao.schedule
     aiotao.schedule.cleanup = 30 myapp.tasks:cleanup
-    aiotao.schedule.digest = 3600 myapp.tasks:send_digest single
+    aiotao.schedule.digest = 0 3 * * * myapp.tasks:send_digest single
+    aiotao.schedule.timezone = Europe/Paris
 
     # myapp/tasks.py
     async def cleanup(run):                 # run: aiotao.schedule.TaskRun
@@ -13,8 +14,11 @@
 
 Tasks start when a worker starts serving and stop when it shuts down (see
 :mod:`aiotao.schedule.runner`).  ``single`` runs a task in one worker of all
-(a MongoDB lease, :mod:`aiotao.schedule.lease`; it needs ``mongo.uri``).  The
-settings are checked at startup (:mod:`aiotao.schedule.settings`).
+(a MongoDB lease, :mod:`aiotao.schedule.lease`; it needs ``mongo.uri``) and
+keeps its last run in MongoDB (:mod:`aiotao.schedule.history`), so that
+restarts neither lose nor repeat runs.  The settings are checked at startup
+(:mod:`aiotao.schedule.settings`); schedules are
+:mod:`aiotao.schedule.schedules` (intervals) and :mod:`aiotao.schedule.cron`.
 """
 
 from __future__ import annotations
@@ -30,9 +34,19 @@ from aiotao.schedule.runner import (
     on_server_started,
     on_server_stopping,
 )
+from aiotao.schedule.schedules import Cron, Interval, Schedule
 from aiotao.schedule.settings import ScheduledTask, read_schedule
 
-__all__ = ['ScheduledTask', 'Scheduler', 'TaskRun', 'includeme', 'read_schedule']
+__all__ = [
+    'Cron',
+    'Interval',
+    'Schedule',
+    'ScheduledTask',
+    'Scheduler',
+    'TaskRun',
+    'includeme',
+    'read_schedule',
+]
 
 
 def includeme(config: Configurator) -> None:

@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 import os
@@ -58,10 +59,22 @@ class Lease:
         self.owner = owner_id()
         self._held_until = 0.0  # time.monotonic() deadline, by our own clock
         self._reachable = True
+        self._acquired = asyncio.Event()
 
     @property
     def held(self) -> bool:
         return time.monotonic() < self._held_until
+
+    async def wait_held(self) -> None:
+        """Return once this process holds the lease (at once if it does)."""
+        while not self.held:
+            self._acquired.clear()
+            await self._acquired.wait()
+
+    @property
+    def seconds_left(self) -> float:
+        """How long the lease is ours by our own clock, unless renewed (0: not)."""
+        return max(0.0, self._held_until - time.monotonic())
 
     def _collection(self) -> Any:
         return get_database(self.registry)[COLLECTION]
@@ -96,6 +109,7 @@ class Lease:
         self._reachable = True
         # Counted from before the request: the server's deadline is later.
         self._held_until = asked_at + self.duration
+        self._acquired.set()
         return True
 
     async def release(self) -> None:

@@ -28,7 +28,12 @@ from aiotao.serving.application import (
     served_application,
 )
 from aiotao.serving.body import RequestBody, check_length, declared_length, read_body
-from aiotao.serving.environ import RequestHead, build_environ, split_target
+from aiotao.serving.environ import (
+    RequestHead,
+    build_environ,
+    parse_target,
+    split_target,
+)
 from aiotao.serving.errors import (
     BadRequest,
     BodyTimeout,
@@ -63,6 +68,7 @@ __all__ = [
     'error_response',
     'internal_error_response',
     'may_have_body',
+    'parse_target',
     'prepare_response',
     'read_body',
     'respond',

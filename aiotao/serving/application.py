@@ -30,7 +30,7 @@ from pyramid.registry import Registry
 
 from aiotao.config import includes_aiotao
 from aiotao.router import DEFAULT_THREAD_POOL_SIZE, AsyncRouter
-from aiotao.serving.errors import internal_error_response
+from aiotao.serving.errors import internal_error_response, unhandled_request_error
 from aiotao.serving.responses import Environ, WSGIApplication, WSGIResponse, run_wsgi
 from aiotao.threads import Lane, ThreadPool, current_lane
 
@@ -120,10 +120,18 @@ def served_application(app: Any) -> ServedApplication:
 async def respond(
     app: ServedApplication, environ: Environ, error_log: ErrorLog = log
 ) -> WSGIResponse:
-    """The application's response; a 500 if it raised (and a log entry)."""
+    """The application's response; a 500 if it raised (and a log entry).
+
+    A request the application could not decode (a path that is not UTF-8)
+    gets a 400 instead, unless an exception view answered it
+    (:func:`~aiotao.serving.errors.unhandled_request_error`).
+    """
     try:
         return await app.respond(environ)
-    except Exception:
+    except Exception as exc:
+        refused = unhandled_request_error(exc, environ)  # e.g. a non-UTF-8 path
+        if refused is not None:
+            return refused
         log_failure(error_log, environ)
         return internal_error_response()
 

@@ -12,6 +12,9 @@ every server:
   whose name contains ``_`` are dropped, as gunicorn does, since
   ``X_Forwarded_For`` and ``X-Forwarded-For`` would both become
   ``HTTP_X_FORWARDED_FOR``;
+* ``HTTP_HOST`` is the host of an absolute-form target
+  (``GET http://example.org/ HTTP/1.1``) rather than the ``Host`` header,
+  as RFC 9112 section 3.2.2 says (the scheme stays the connection's);
 * ``REMOTE_ADDR``, ``wsgi.url_scheme`` and ``HTTP_HOST`` follow trusted
   ``X-Forwarded-*`` headers (:mod:`aiotao.serving.proxies`).
 
@@ -28,6 +31,7 @@ every server:
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +55,13 @@ _FORWARDING = {
     'HTTP_X_FORWARDED_HOST': 'x-forwarded-host',
 }
 _DEFAULT_PORTS = {'http': '80', 'https': '443'}
+#: The schemes of an absolute-form target (websocket clients may send ws).
+_TARGET_SCHEMES = {b'http', b'https', b'ws', b'wss'}
+#: host[:port] of an absolute-form target: a registered name, an IPv4
+#: address or a bracketed IPv6 one (RFC 3986 section 3.2.2), no userinfo.
+_AUTHORITY = re.compile(
+    rb"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(:[0-9]*)?"
+)
 _PROTOCOLS = {'1.1': 'HTTP/1.1', '1.0': 'HTTP/1.0'}
 #: What every environ holds.
 _CONSTANT_KEYS: dict[str, Any] = {
@@ -93,6 +104,9 @@ class RequestHead:
     server: tuple[str, int] | None = None
     #: A mount point given by the server itself (ASGI ``root_path``).
     root_path: str = ''
+    #: The host of an absolute-form target, which the ``Host`` header gives
+    #: way to (:func:`parse_target`); ``None`` for the usual origin form.
+    authority: bytes | None = None
 
 
 def split_target(target: bytes) -> tuple[bytes, bytes]:
@@ -103,17 +117,41 @@ def split_target(target: bytes) -> tuple[bytes, bytes]:
 
     An absolute-form target that is not a URL raises :class:`BadRequest`.
     """
-    if not target.startswith(b'/') and b'://' in target[:10]:
-        # absolute form, as sent to proxies (RFC 9112 section 3.2.2)
-        try:
-            parts = urlsplit(target)
-        except ValueError:  # a broken bracketed host: 'http://[/x'
-            raise BadRequest(
-                f'the request target {target[:60]!r} is not a valid URL'
-            ) from None
-        target = (parts.path or b'/') + (b'?' + parts.query if parts.query else b'')
-    path, _, query = target.partition(b'?')
+    path, query, _ = parse_target(target)
     return path, query
+
+
+def parse_target(target: bytes) -> tuple[bytes, bytes, bytes | None]:
+    """Raw path, raw query and, for an absolute-form target, its authority.
+
+    >>> parse_target(b'/p?q'), parse_target(b'http://example.org:8080/p?q')
+    ((b'/p', b'q', None), (b'/p', b'q', b'example.org:8080'))
+
+    The authority of an absolute-form target (as sent to proxies, and which
+    servers must accept) is the request's host: RFC 9112 section 3.2.2 has
+    the server use it instead of the ``Host`` header.  A target that is not
+    an ``http(s)`` or ``ws(s)`` URL with a host (and no user name) raises
+    :class:`BadRequest`.
+    """
+    if target.startswith(b'/') or b'://' not in target[:10]:
+        path, _, query = target.partition(b'?')
+        return path, query, None
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # a broken bracketed host: 'http://[/x'
+        raise BadRequest(
+            f'the request target {target[:60]!r} is not a valid URL'
+        ) from None
+    if parts.scheme.lower() not in _TARGET_SCHEMES:
+        raise BadRequest(
+            f'the request target {target[:60]!r} is not an http or https URL'
+        )
+    if not _AUTHORITY.fullmatch(parts.netloc):
+        raise BadRequest(
+            f'the request target {target[:60]!r} does not name a host '
+            f'(host[:port], no user name)'
+        )
+    return parts.path or b'/', parts.query, parts.netloc
 
 
 def wsgi_path(raw_path: bytes) -> str:
@@ -201,6 +239,10 @@ def build_environ(
                 forwarded = True
     for key in _DROPPED:
         environ.pop(key, None)
+    if head.authority is not None:
+        # RFC 9112 section 3.2.2: the target's host, not the Host header
+        # (a trusted proxy's X-Forwarded-Host still wins, below)
+        environ['HTTP_HOST'] = head.authority.decode('latin-1')
     if body.length:
         environ['CONTENT_LENGTH'] = str(body.length)
     forwarding = (

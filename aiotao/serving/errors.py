@@ -10,15 +10,28 @@ says what was wrong and how to fix it; servers turn it into a short
      +-- BodyTimeout             408: body stalled over ``aiotao.body_timeout``
      +-- RequestBodyTooLarge     413: body over ``aiotao.max_body_size``
 
+    unhandled_request_error()    400: the application refused the request
+                                      (a path that is not UTF-8) and no
+                                      exception view answered
     internal_error_response()    500: the application failed; the details
                                       go to the log, never to the client
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any
+
+from pyramid.exceptions import URLDecodeError
 
 from aiotao.serving.responses import ResponseStart, WSGIResponse
+
+log = logging.getLogger(__name__)
+
+#: Characters of a refused request's target that go to the log.
+_LOGGED_TARGET = 200
 
 
 class ClientError(Exception):
@@ -64,6 +77,47 @@ def error_response(exc: ClientError) -> WSGIResponse:
     the stream cannot be trusted, and a refused body may still be arriving.
     """
     return _text_response(exc.status, exc.message, close_connection=True)
+
+
+def unhandled_request_error(
+    exc: BaseException, environ: Mapping[str, Any]
+) -> WSGIResponse | None:
+    """The 400 for a request the application could not decode, else ``None``.
+
+    For servers, on an exception that came out of the application: a path
+    whose percent-escapes are not UTF-8 (``/hello%ff``) makes Pyramid's
+    route matching or traversal raise :class:`~pyramid.exceptions.URLDecodeError`,
+    which no exception view of Pyramid's own handles.  It is the client's
+    fault, so it gets a 400 and one info line in the log, not a 500 and a
+    traceback (any client could fill the error log with them).  An
+    application's own exception view for ``URLDecodeError`` answers before
+    the exception ever gets here.  Any other exception gives ``None``: the
+    server logs it and answers 500.
+
+    >>> from pyramid.exceptions import URLDecodeError
+    >>> exc = URLDecodeError('utf-8', b'\\xff', 0, 1, 'invalid start byte')
+    >>> response = unhandled_request_error(exc, {'RAW_URI': '/hello%ff'})
+    >>> response.start.status, response.start.close_connection
+    (400, False)
+    >>> unhandled_request_error(ValueError('a bug'), {}) is None
+    True
+    """
+    if not isinstance(exc, URLDecodeError):
+        return None
+    target = str(environ.get('RAW_URI') or environ.get('PATH_INFO', ''))
+    # quoted and cut short: the client chose these bytes
+    log.info(
+        '400 Bad Request for %s %r: the path is not UTF-8 once percent-decoded',
+        environ.get('REQUEST_METHOD'),
+        target[:_LOGGED_TARGET],
+    )
+    # the request's framing was fine: the connection may serve the next one
+    return _text_response(
+        HTTPStatus.BAD_REQUEST,
+        'The path is not UTF-8 once percent-decoded: percent-encode the '
+        'UTF-8 bytes of each character (RFC 3986 section 2.5).',
+        close_connection=False,
+    )
 
 
 def internal_error_response() -> WSGIResponse:

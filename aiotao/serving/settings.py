@@ -14,7 +14,19 @@ setting                          default     meaning
 ``aiotao.gc_interval``           30          seconds between the worker's full
                                              garbage collections (``off``: none;
                                              see :mod:`aiotao.serving.garbage`)
+``aiotao.linger_size``           1048576     bytes of a refused body the worker
+                                             still reads and discards ...
+``aiotao.linger_time``           2           ... for at most these seconds
 ===============================  ==========  ======================================
+
+After refusing a request whose body it did not read (413, 408, a broken
+body's 400), aiotao's worker sends the refusal and then reads what the
+client still sends, for at most ``aiotao.linger_time`` seconds and
+``aiotao.linger_size`` bytes, before it closes the connection: closing at
+once, with unread bytes, makes the kernel reset the connection, and a
+client still sending may then lose the refusal.  Both bounds hold whatever
+length the client announced (aiohttp's own lingering reads everything that
+arrives in 10 s: gigabytes on a fast link).
 
 ``aiotao.forwarded_allow_ips`` defaults to the ``FORWARDED_ALLOW_IPS``
 environment variable, else ``127.0.0.1,::1``, as in gunicorn.  Under
@@ -34,12 +46,20 @@ from typing import Any
 
 from aiotao.serving.garbage import COLLECT_INTERVAL
 from aiotao.serving.proxies import TrustedProxies, default_forwarded_allow_ips
-from aiotao.settings import optional, positive_number, read_setting
+from aiotao.settings import (
+    number,
+    optional,
+    positive_number,
+    read_setting,
+    whole_number,
+)
 
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 DEFAULT_THREAD_POOL_SIZE = 32
 DEFAULT_BODY_TIMEOUT = 30
 DEFAULT_HEADER_TIMEOUT = 10
+DEFAULT_LINGER_SIZE = 1024 * 1024
+DEFAULT_LINGER_TIME = 2.0
 
 _TRUE = {'true', 'yes', 'on', '1', 't', 'y'}
 _FALSE = {'false', 'no', 'off', '0', 'f', 'n'}
@@ -73,6 +93,11 @@ class ServingSettings:
     #: ``wsgi.multiprocess``: ``False`` under a server with one worker
     #: process (gunicorn's ``workers = 1``), as gunicorn's own workers say.
     multiprocess: bool = True
+    #: Bytes of a refused request's body read and discarded before the
+    #: connection is closed (see the module).
+    linger_size: int = DEFAULT_LINGER_SIZE
+    #: Seconds spent at most reading them.
+    linger_time: float = DEFAULT_LINGER_TIME
 
     @classmethod
     def from_settings(
@@ -104,6 +129,20 @@ class ServingSettings:
                 gc_interval,
                 optional(positive_number),
                 f'a number of seconds (default {COLLECT_INTERVAL:g}), or off',
+            ),
+            'linger_size': read_setting(
+                settings,
+                'aiotao.linger_size',
+                DEFAULT_LINGER_SIZE,
+                whole_number(0),
+                f'a number of bytes, 0 or more (default {DEFAULT_LINGER_SIZE})',
+            ),
+            'linger_time': read_setting(
+                settings,
+                'aiotao.linger_time',
+                DEFAULT_LINGER_TIME,
+                number(0),
+                f'a number of seconds, 0 or more (default {DEFAULT_LINGER_TIME:g})',
             ),
         }
         proxies = settings.get('aiotao.forwarded_allow_ips')

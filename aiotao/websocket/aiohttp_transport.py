@@ -138,6 +138,9 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             autoping=True,
             timeout=limits.close_timeout,
             protocols=(subprotocol,) if subprotocol else (),
+            # aiohttp checks whether to wait for the client only after this
+            # many bytes (256 KiB by default): no more than the buffer
+            writer_limit=limits.write_buffer,
         )
         if limits.ping_interval is not None and hasattr(
             response, _PONG_DELAY_ATTRIBUTE
@@ -157,7 +160,8 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         socket = self.request.transport
         if socket is not None:
             self._socket = socket
-            # asyncio's (or uvloop's) default, which aiohttp leaves alone
+            # the low-water mark a quarter of it, as asyncio's default is
+            socket.set_write_buffer_limits(high=limits.write_buffer)
             low_water = socket.get_write_buffer_limits()[0]
             self._room = low_water - _FRAME_OVERHEAD
         self.accepted = True
@@ -168,7 +172,16 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             response = self.response  # raises InvalidState
         if self._receive_ended:
             return None
-        message = await response.receive()
+        try:
+            message = await response.receive()
+        except ConnectionError:
+            # aiohttp answers a ping inside receive(); when the pong has to
+            # wait for a client that does not read, and the client then
+            # vanishes, the wait fails: the connection is over, as below
+            self._receive_ended = True
+            self._release_response()
+            self._record(_ABNORMAL, 'connection lost')
+            return None
         kind = message.type
         if kind is _TEXT or kind is _BINARY:
             data: Message = message.data

@@ -10,6 +10,7 @@ the ini to change it::
     aiotao.websocket.max_queue = 32               # messages waiting for a slow client
     aiotao.websocket.send_timeout = 10            # seconds ws.send() waits for one
     aiotao.websocket.close_timeout = 10           # seconds to wait for the close reply
+    aiotao.websocket.write_buffer = 65536         # bytes waiting in the socket's buffer
 
 A bad value is a :class:`~pyramid.exceptions.ConfigurationError` that names
 the setting, raised when the application starts (with
@@ -27,6 +28,32 @@ Where each limit is enforced:
   ``--ws-ping-interval``/``--ws-ping-timeout``): ASGI has no message for it.
 * ``max_queue`` and ``send_timeout``: by the connection itself (see
   :mod:`aiotao.websocket.connection`), the same under every server.
+* ``write_buffer``: the high-water mark of the connection's socket buffer
+  (in the process, above the kernel's) under aiotao's worker, where it is
+  also how much aiohttp writes between two checks of it, and the
+  ``write_limit`` of ``aiotao serve-ws``.  ASGI servers keep their own.
+
+What a client that stops reading costs
+--------------------------------------
+
+A connection whose client reads nothing while the server sends (and that
+sends meanwhile) holds at most, under aiotao's worker:
+
+* to send: ``write_buffer`` plus the frame that went over it, plus
+  ``max_queue`` messages queued (or the one message ``ws.send()`` waits
+  with), until ``send_timeout`` drops the client;
+* received and not yet read by the view: aiohttp's receive queue, which
+  stops reading from the socket past 512 KiB (twice aiohttp's
+  ``DEFAULT_CHUNK_SIZE``; no parameter sets it), plus the message that
+  went over it (up to ``max_message_size``) and the rest of the socket
+  read it came in (up to 256 KiB, asyncio's and uvloop's read size);
+* some 40 KiB of objects (request, response, parser, transport).
+
+The kernel's socket buffers come on top, outside the process.
+:meth:`Limits.stalled_connection_bytes` adds it up: with the defaults and
+messages of 64 KiB, about 1 MiB a stalled connection
+(``tests/reliability/test_slow_clients.py`` checks the worker keeps to it
+with 500 of them).
 """
 
 from __future__ import annotations
@@ -82,6 +109,28 @@ class Limits:
     send_timeout: float = 10.0
     #: Seconds to wait for the client's reply to a close frame.
     close_timeout: float = 10.0
+    #: Bytes that may wait in the socket's buffer in the process before a
+    #: send waits for the client (see the module).
+    write_buffer: int = 64 * 1024
+
+    def stalled_connection_bytes(
+        self, message_size: int | None = None, queued: int | None = None
+    ) -> int:
+        """The most a connection whose client stopped reading holds (aiotao's worker).
+
+        ``message_size``: the size of the messages, both ways (default
+        ``max_message_size``); ``queued``: how many of them wait to be sent
+        (default ``max_queue``; an echo that awaits each ``ws.send()`` has
+        one).  See the module for the parts.
+
+        >>> Limits().stalled_connection_bytes(64 * 1024, queued=1) // 1024
+        1064
+        """
+        message = self.max_message_size if message_size is None else message_size
+        waiting = self.max_queue if queued is None else queued
+        to_send = self.write_buffer + message + waiting * message
+        received = AIOHTTP_RECEIVE_QUEUE + message + SOCKET_READ
+        return to_send + received + CONNECTION_OBJECTS
 
     def __post_init__(self) -> None:
         if self.max_message_size < 1:
@@ -90,6 +139,10 @@ class Limits:
             )
         if self.max_queue < 1:
             raise ValueError(f'max_queue must be at least 1, not {self.max_queue}')
+        if self.write_buffer < 1024:
+            raise ValueError(
+                f'write_buffer must be at least 1024 bytes, not {self.write_buffer}'
+            )
         for name in ('send_timeout', 'close_timeout'):
             value = getattr(self, name)
             if not (value > 0 and math.isfinite(value)):
@@ -99,6 +152,14 @@ class Limits:
             if value is not None and not (value > 0 and math.isfinite(value)):
                 raise ValueError(f'{name} must be a positive number or None')
 
+
+#: What aiohttp's receive queue holds before it stops reading the socket
+#: (twice its ``DEFAULT_CHUNK_SIZE``, aiohttp 3.10 to 3.14).
+AIOHTTP_RECEIVE_QUEUE = 512 * 1024
+#: The most one read from a socket brings (asyncio's and uvloop's).
+SOCKET_READ = 256 * 1024
+#: A connection's objects: request, response, parser, transport, tasks.
+CONNECTION_OBJECTS = 40 * 1024
 
 DEFAULT_LIMITS = Limits()
 
@@ -110,7 +171,7 @@ def limits_from_settings(settings: Mapping[str, Any] | None) -> Limits:
     ...                       'aiotao.websocket.ping_interval': 'off'})
     ... # doctest: +NORMALIZE_WHITESPACE
     Limits(max_message_size=1048576, ping_interval=None, ping_timeout=20.0,
-           max_queue=8, send_timeout=10.0, close_timeout=10.0)
+           max_queue=8, send_timeout=10.0, close_timeout=10.0, write_buffer=65536)
     >>> limits_from_settings({'aiotao.websocket.max_message_size': 'lots'})
     Traceback (most recent call last):
     ...
@@ -160,6 +221,13 @@ def limits_from_settings(settings: Mapping[str, Any] | None) -> Limits:
             default.close_timeout,
             positive_number,
             'a positive number of seconds, e.g. 10',
+        ),
+        write_buffer=read_setting(
+            settings,
+            SETTINGS_PREFIX + 'write_buffer',
+            default.write_buffer,
+            whole_number(1024),
+            'a whole number of bytes of at least 1024, e.g. 65536',
         ),
     )
 

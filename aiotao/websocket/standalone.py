@@ -53,8 +53,13 @@ from aiotao.serving.application import (
     served_application,
 )
 from aiotao.serving.body import empty_body
-from aiotao.serving.environ import RequestHead, build_environ, split_target
-from aiotao.serving.errors import ClientError, error_response, internal_error_response
+from aiotao.serving.environ import RequestHead, build_environ, parse_target
+from aiotao.serving.errors import (
+    ClientError,
+    error_response,
+    internal_error_response,
+    unhandled_request_error,
+)
 from aiotao.serving.responses import Environ, WSGIResponse
 from aiotao.serving.settings import ServingSettings
 from aiotao.serving.streaming import BodyStream
@@ -144,6 +149,7 @@ class WebsocketServer:
             ping_interval=self.limits.ping_interval,
             ping_timeout=self.limits.ping_timeout,
             close_timeout=self.limits.close_timeout,
+            write_limit=self.limits.write_buffer,
             logger=log,
             start_serving=False,
         )
@@ -237,11 +243,13 @@ class WebsocketServer:
         """The pipeline's answer; once accepted, it returns when the session ends."""
         try:
             response = await self.app.router.handle(environ)
-        except Exception:
-            log.exception('Error handling websocket request %s', environ['RAW_URI'])
+        except Exception as exc:
+            refused = unhandled_request_error(exc, environ)
+            if refused is None:
+                log.exception('Error handling websocket request %s', environ['RAW_URI'])
             if transport.accepted:
                 await transport.close(1011, 'internal server error')
-            return internal_error_response()
+            return refused or internal_error_response()
         return prepare_response(response, environ)
 
     def _select_subprotocol(
@@ -276,7 +284,7 @@ class WebsocketServer:
 
 def request_head(connection: ServerConnection, request: Request) -> RequestHead:
     """What websockets parsed, as a :class:`RequestHead`."""
-    raw_path, query = split_target(request.path.encode('ascii'))
+    raw_path, query, authority = parse_target(request.path.encode('ascii'))
     peer = connection.remote_address
     local = connection.local_address
     return RequestHead(
@@ -291,6 +299,7 @@ def request_head(connection: ServerConnection, request: Request) -> RequestHead:
         scheme='http',
         client=(peer[0], peer[1]) if isinstance(peer, tuple) else None,
         server=(local[0], local[1]) if isinstance(local, tuple) else None,
+        authority=authority,
     )
 
 

@@ -6,11 +6,14 @@ by a good request that must be served by the same worker process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import select
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +216,109 @@ def test_a_body_that_stops_arriving_gets_408(
     assert b'stopped arriving for 1 seconds (setting aiotao.body_timeout)' in answer
     assert waited < 3
     still_serving(server, worker)
+
+
+def test_a_path_that_is_not_utf8_gets_400_without_a_traceback(
+    server: ServerProcess,
+) -> None:
+    [worker] = server.worker_pids()
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        stream = sock.makefile('rb')
+        # a route, a route's *subpath, then a good request: one connection
+        for path in (b'/hello%ff', b'/environ/%c0%ae%c0%ae/x', b'/hello'):
+            sock.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: t\r\n\r\n')
+            status = int(stream.readline().split()[1])
+            headers = {}
+            while (line := stream.readline().rstrip(b'\r\n')) != b'':
+                name, _, value = line.partition(b':')
+                headers[name.strip().lower()] = value.strip()
+            body = stream.read(int(headers[b'content-length']))
+            if path == b'/hello':
+                assert (status, body) == (200, b'Hello, world!')
+            else:
+                assert status == 400, (path, body)
+                assert b'not UTF-8 once percent-decoded' in body
+    server.wait_for_log(r'"GET /environ/%c0%ae%c0%ae/x HTTP/1.1" 400')
+    assert 'Traceback' not in server.log()
+    assert 'URLDecodeError' not in server.log()
+    still_serving(server, worker)
+
+
+LINGER_SIZE = 65536
+LINGER_TIME = 1.0
+
+
+def send_a_refused_body(
+    server: ServerProcess, chunk: bytes, pause: float
+) -> tuple[bytes, int, float]:
+    """POST an endless body, sending ``chunk`` every ``pause`` s and reading.
+
+    What came back, the bytes the server took, and the seconds until it
+    closed the connection (at most 8: then it was never closed).
+    """
+    sock = socket.create_connection((server.host, server.port), timeout=10)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    sock.sendall(
+        b'POST /echo-body HTTP/1.1\r\nHost: t\r\n'
+        b'Content-Length: 9223372036854775807\r\n\r\n'
+    )
+    sock.setblocking(False)
+    received, sent = b'', 0
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < 8:
+            readable, writable, _ = select.select([sock], [sock], [], pause or 0.1)
+            if readable:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                received += data
+            if writable:
+                with contextlib.suppress(BlockingIOError):
+                    sent += sock.send(chunk)
+                if pause:
+                    time.sleep(pause)
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        sock.close()
+    return received, sent, time.monotonic() - started
+
+
+@pytest.fixture
+def lingering(serve: Callable[..., ServerProcess]) -> ServerProcess:
+    return serve(
+        **{
+            'aiotao.max_body_size': LIMIT,
+            'aiotao.linger_size': LINGER_SIZE,
+            'aiotao.linger_time': LINGER_TIME,
+        }
+    )
+
+
+def kernel_buffers() -> int:
+    """The most the kernel may hold between the two ends of a connection."""
+    receive = int(Path('/proc/sys/net/ipv4/tcp_rmem').read_text().split()[2])
+    send = int(Path('/proc/sys/net/ipv4/tcp_wmem').read_text().split()[2])
+    return receive + send
+
+
+def test_after_a_413_the_worker_reads_a_bounded_part_of_the_body(
+    lingering: ServerProcess,
+) -> None:
+    [worker] = lingering.worker_pids()
+    received, sent, seconds = send_a_refused_body(lingering, b'x' * 65536, 0)
+    assert received.startswith(b'HTTP/1.1 413'), received[:100]
+    # aiohttp's lingering read everything that came for 10 s (21 GB once)
+    assert seconds < LINGER_TIME + 1.5
+    # the bytes read, what the kernel buffers, and aiohttp's read buffer
+    assert sent < LINGER_SIZE + kernel_buffers() + 1024 * 1024
+    still_serving(lingering, worker)
+
+
+def test_after_a_413_a_trickling_body_is_cut_off_after_linger_time(
+    lingering: ServerProcess,
+) -> None:
+    received, _, seconds = send_a_refused_body(lingering, b'x' * 1024, 0.05)
+    assert received.startswith(b'HTTP/1.1 413'), received[:100]
+    assert LINGER_TIME - 0.2 < seconds < LINGER_TIME + 1.5

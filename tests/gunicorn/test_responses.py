@@ -68,6 +68,62 @@ async def test_a_generated_body_is_streamed_as_it_is_produced(
     assert first_at < 0.7 < 1.0 <= done_at
 
 
+def test_a_streamed_body_to_http_1_0_keep_alive_ends_with_the_connection(
+    server: ServerProcess,
+) -> None:
+    # HTTP/1.0 has no chunked encoding: a body of unknown length can only
+    # end with the connection, or the next response would be read as part
+    # of it (and a proxy could be fed a response of the attacker's making)
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(
+            b'GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'
+            b'GET /hello HTTP/1.0\r\n\r\n'
+        )
+        received = b''
+        while chunk := sock.recv(65536):  # until the server closes: a timeout fails
+            received += chunk
+    head, _, body = received.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.0 200 OK'), head
+    headers = head.lower().split(b'\r\n')[1:]
+    assert not any(
+        h.startswith((b'content-length:', b'transfer-encoding:')) for h in headers
+    )
+    assert b'connection: keep-alive' not in headers
+    assert body == b'first chunk\n' + b''.join(b'chunk %d\n' % n for n in range(2, 6))
+
+
+def test_http_1_0_keep_alive_goes_on_when_the_length_is_known(
+    server: ServerProcess,
+) -> None:
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(
+            b'GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'
+            b'GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'
+        )
+        received = b''
+        while received.count(b'Hello, world!') < 2:
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+    assert received.count(b'HTTP/1.0 200 OK') == 2
+
+
+def test_the_host_of_an_absolute_form_target_is_the_requests_host(
+    server: ServerProcess,
+) -> None:
+    # RFC 9112 section 3.2.2: the target's authority, not the Host header
+    answer = raw(
+        server,
+        b'GET http://example.org:8080/environ HTTP/1.1\r\n'
+        b'Host: attacker.example\r\nConnection: close\r\n\r\n',
+        until=b'}',
+    )
+    seen = json.loads(answer.partition(b'\r\n\r\n')[2])
+    assert seen['HTTP_HOST'] == 'example.org:8080'
+    assert (seen['SERVER_NAME'], seen['SERVER_PORT']) == ('example.org', '8080')
+    assert seen['url'] == 'http://example.org:8080/environ'
+
+
 async def test_every_set_cookie_header_is_sent(server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as session:
         async with session.get(server.url('/cookies')) as response:

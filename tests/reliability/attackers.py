@@ -2,8 +2,10 @@
 
 The attack runs apart from the test that measures the server, so that the
 attackers' own work does not slow the measuring clients' event loop and
-pass for the server's slowness.  It prints one JSON object (what it saw)
-when ``--seconds`` are over::
+pass for the server's slowness.  It prints ``settled`` on a line of its own
+once every websocket is stalled (no send has gone through for
+``STALLED`` seconds: the server's buffers and the kernel's are full), and
+one JSON object (what it saw) when ``--seconds`` are over::
 
     python -m tests.reliability.attackers --port 6543 --slowloris 200 \\
         --websockets 100 --seconds 8
@@ -34,6 +36,8 @@ from websockets.exceptions import ConnectionClosed
 #: Large enough to fill the server's socket buffers (up to 4 MiB on loopback)
 #: in a few dozen messages.
 PAYLOAD = b'x' * 65536
+#: Seconds without a send going through after which a websocket is stalled.
+STALLED = 1.5
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Report:
     websocket_ends: list[str] = field(default_factory=list)
     #: Seconds from a websocket's opening to its end.
     websocket_lifetimes: list[float] = field(default_factory=list)
+    #: When each websocket's last send went through (monotonic), by index.
+    last_send: dict[int, float] = field(default_factory=dict)
 
 
 async def slowloris(port: int, deadline: float, report: Report) -> None:
@@ -78,9 +84,10 @@ async def slowloris(port: int, deadline: float, report: Report) -> None:
             report.slowloris_lifetimes.append(time.monotonic() - opened)
 
 
-async def never_read(port: int, deadline: float, report: Report) -> None:
+async def never_read(port: int, deadline: float, report: Report, index: int) -> None:
     """Send to ``/echo``, never read, and note how the server ended it."""
     opened = time.monotonic()
+    report.last_send[index] = opened
     end = 'still open'
     try:
         sock = await _small_window_socket(port)
@@ -98,6 +105,7 @@ async def never_read(port: int, deadline: float, report: Report) -> None:
                 while time.monotonic() < deadline:
                     async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
                         await ws.send(PAYLOAD)
+                    report.last_send[index] = time.monotonic()
             except TimeoutError:
                 pass  # blocked on a full socket until the end: never dropped
             except ConnectionClosed:
@@ -134,13 +142,29 @@ async def _small_window_socket(port: int) -> socket.socket:
     return sock
 
 
+async def announce_settled(report: Report, websockets: int) -> None:
+    """Print ``settled`` once every websocket is stalled (see the module)."""
+    await asyncio.sleep(STALLED)
+    while True:
+        now = time.monotonic()
+        stalled = [now - last > STALLED for last in report.last_send.values()]
+        if len(stalled) == websockets and all(stalled):
+            print('settled', flush=True)
+            return
+        await asyncio.sleep(0.25)
+
+
 async def attack(port: int, slow: int, websockets: int, seconds: float) -> Report:
     report = Report()
     deadline = time.monotonic() + seconds
-    await asyncio.gather(
-        *(slowloris(port, deadline, report) for _ in range(slow)),
-        *(never_read(port, deadline, report) for _ in range(websockets)),
-    )
+    settled = asyncio.ensure_future(announce_settled(report, websockets))
+    try:
+        await asyncio.gather(
+            *(slowloris(port, deadline, report) for _ in range(slow)),
+            *(never_read(port, deadline, report, n) for n in range(websockets)),
+        )
+    finally:
+        settled.cancel()
     return report
 
 
@@ -154,7 +178,9 @@ def main(argv: list[str] | None = None) -> None:
     report = asyncio.run(
         attack(args.port, args.slowloris, args.websockets, args.seconds)
     )
-    json.dump(report.__dict__, sys.stdout)
+    json.dump(
+        {k: v for k, v in report.__dict__.items() if k != 'last_send'}, sys.stdout
+    )
 
 
 if __name__ == '__main__':

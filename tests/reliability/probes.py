@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shutil
 import time
 from pathlib import Path
+
+import pytest
 
 HELLO = b'GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
 
@@ -85,3 +89,31 @@ async def hello_throughput(
     start = time.monotonic()
     await asyncio.gather(*(client() for _ in range(clients)))
     return done / (time.monotonic() - start), done, errors
+
+
+async def wrk_hello(port: int, seconds: int, connections: int = 32) -> tuple[int, int]:
+    """``/hello`` as fast as ``wrk`` (in C) sends it: answers and errors.
+
+    ``connections`` keep-alive connections, each with a request always in
+    flight, keep the worker's queue full whenever it runs, so that what a
+    request costs it does not depend on how fast the clients could send on
+    a machine they share with it.  Errors are wrk's: non-2xx answers and
+    socket errors.
+    """
+    wrk = shutil.which('wrk')
+    if wrk is None:
+        pytest.fail('wrk is not installed: apt-get install wrk', pytrace=False)
+    process = await asyncio.create_subprocess_exec(
+        wrk, '-t1', f'-c{connections}', f'-d{seconds}s',
+        f'http://127.0.0.1:{port}/hello',
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    output = (await process.communicate())[0].decode()
+    assert process.returncode == 0, output
+    done = re.search(r'(\d+) requests in', output)
+    assert done is not None, output
+    errors = sum(
+        int(n) for n in re.findall(r'(?:connect|read|write|timeout) (\d+)', output)
+    )
+    non_2xx = re.search(r'Non-2xx or 3xx responses: (\d+)', output)
+    return int(done.group(1)), errors + (int(non_2xx.group(1)) if non_2xx else 0)

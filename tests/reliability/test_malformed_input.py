@@ -115,10 +115,12 @@ def test_malformed_frames_close_with_the_protocol_code_and_the_worker_serves_on(
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "finding: aiohttp's websocket reader (aiohttp/_websocket/reader_py.py, "
+        "upstream: aiohttp's websocket reader (aiohttp/_websocket/reader_py.py, "
         '3.14) accepts unmasked client frames, which RFC 6455 section 5.1 '
         'says a server must close the connection on (1002); the frame is '
-        'echoed as if masked'
+        "echoed as if masked.  By design: aiohttp's THREAT_MODEL.md, section "
+        '5.3, threat 3.1 (lenient by default for interop).  The ASGI and '
+        'serve-ws servers close with 1002 (tests/websocket/test_views.py)'
     ),
 )
 def test_an_unmasked_client_frame_closes_with_1002(serve_demo: ServeDemo) -> None:

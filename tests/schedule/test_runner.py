@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +20,9 @@ from pyramid.config import Configurator
 from pyramid.registry import Registry
 
 from aiotao import lifecycle
+from aiotao.schedule import ScheduledTask, Scheduler, read_schedule
+from aiotao.schedule.runner import IScheduler
+from aiotao.testing.mongodb_server import MongoDBServer
 from tests.harness.gunicorn import ServerFactory
 from tests.pkgs.mongoapp import tasks
 from tests.pkgs.mongoapp.served import serve
@@ -136,3 +143,139 @@ def test_under_gunicorn_a_task_runs_survives_exceptions_and_stops_on_sigterm(
     assert 'RuntimeError: run 1 failed' in server.log()
     time.sleep(0.6)  # three periods: nothing runs any more
     assert mongo_db.runs.count_documents({}) == len(runs)
+
+
+# -- one worker of all: the schedule kept across restarts ---------------------
+
+
+@dataclass(frozen=True)
+class WallClockGrid:
+    """Due on the wall clock every ``seconds`` (cron's rule, at test speed)."""
+
+    seconds: float
+
+    def next_after(self, moment: datetime) -> datetime:
+        period = timedelta(seconds=self.seconds)
+        return EPOCH + (math.floor((moment - EPOCH) / period) + 1) * period
+
+    def last_due(self, since: datetime, now: datetime) -> datetime | None:
+        period = timedelta(seconds=self.seconds)
+        due = EPOCH + math.floor((now - EPOCH) / period) * period
+        return due if due > since else None
+
+
+EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@asynccontextmanager
+async def scheduled(
+    settings: dict[str, Any],
+    tasks_: list[ScheduledTask] | None = None,
+    lease_duration: float = 15.0,
+) -> AsyncIterator[Registry]:
+    """The app started, with these tasks (default: the settings') and lease."""
+    config = Configurator(settings=settings)
+    config.include('aiotao')
+    config.include('aiotao.mongo')
+    config.include('aiotao.schedule')
+    registry = config.make_wsgi_app().registry
+    chosen = read_schedule(settings) if tasks_ is None else tasks_
+    registry.registerUtility(Scheduler(chosen, lease_duration), IScheduler)
+    await lifecycle.start(registry)
+    try:
+        yield registry
+    finally:
+        await lifecycle.stop(registry)
+
+
+@pytest.fixture(autouse=True)
+def forget_dues() -> None:
+    tasks.dues.clear()
+
+
+async def test_a_restart_catches_up_the_due_time_it_missed_once(
+    mongo_uri: str, mongo_db: Any
+) -> None:
+    settings = {
+        'mongo.uri': mongo_uri,
+        'aiotao.schedule.digest': f'1.5 {TASKS}:record_due single',
+    }
+    async with scheduled(settings):  # the first deploy: due 1.5 s from now
+        first_start = datetime.now(UTC)
+        await asyncio.sleep(0.3)
+    assert runs_of('digest') == []
+    await asyncio.sleep(1.5)  # due while no worker runs (a deploy)
+    async with scheduled(settings), scheduled(settings):  # two workers come back
+        restarted = time.monotonic()
+        await until_runs('digest', 1, within=1.0)  # at once, not 1.5 s later
+        await asyncio.sleep(0.5)
+        # once, by one of the two workers; the next is on the same grid
+        assert len(runs_of('digest')) == 1
+        await until_runs('digest', 2, within=2.0)
+    first, _ = runs_of('digest')
+    assert first[3] - restarted < 0.5
+    [(_, caught_up), (_, next_due)] = tasks.dues
+    assert caught_up - first_start == pytest.approx(
+        timedelta(seconds=1.5), abs=timedelta(seconds=0.1)
+    )
+    assert next_due - caught_up == timedelta(seconds=1.5)
+    record = mongo_db.aiotao_schedule.find_one({'_id': 'digest'})
+    assert record['last_due'].replace(tzinfo=UTC) == next_due
+    assert record['outcome'] == 'ok' and record['finished'] >= record['started']
+
+
+async def test_a_cron_like_schedule_runs_on_the_wall_clock(mongo_uri: str) -> None:
+    grid = WallClockGrid(0.2)
+    chosen = [
+        ScheduledTask('clock', grid, tasks.record_due),
+        ScheduledTask('clock_single', grid, tasks.record_due, single=True),
+    ]
+    async with scheduled({'mongo.uri': mongo_uri}, chosen):
+        await until_runs('clock', 3)
+        await until_runs('clock_single', 3)
+    for name in ('clock', 'clock_single'):
+        due_times = [due for task, due in tasks.dues if task == name]
+        assert all(
+            (due - EPOCH) % timedelta(seconds=0.2) == timedelta(0) for due in due_times
+        )
+        assert all(
+            later - earlier == timedelta(seconds=0.2)
+            for earlier, later in pairwise(due_times)
+        )
+
+
+@pytest.mark.timeout(30)
+async def test_a_run_is_cancelled_when_its_lease_can_no_longer_be_held(
+    private_mongodb: MongoDBServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = {
+        'mongo.uri': private_mongodb.uri_for('shop'),
+        'mongo.option.serverSelectionTimeoutMS': '300',
+        'aiotao.schedule.slow': f'0.2 {TASKS}:slow single',
+    }
+    async with scheduled(settings, lease_duration=2.0):
+        await until_runs('slow', 1)
+        private_mongodb.stop()  # no more renewals: the lease runs out in 2 s
+        stopped = time.monotonic()
+        await until_runs('cancelled', 1, within=5.0)
+        cancelled_after = runs_of('cancelled')[0][3] - stopped
+        # before the lease expires in the database, where another worker
+        # would then take it and start a run
+        assert cancelled_after < 2.0
+        assert 'lost the lease of slow during its run' in caplog.text
+        # PyMongo 4.20 leaks a socket if its client is closed while a server
+        # check is connecting: let the check that the failures asked for end.
+        await asyncio.sleep(0.6)
+
+
+async def test_a_run_longer_than_the_lease_keeps_it_while_it_can_renew(
+    mongo_uri: str,
+) -> None:
+    settings = {
+        'mongo.uri': mongo_uri,
+        'aiotao.schedule.long': f'0.1 {TASKS}:takes_a_while single',
+    }
+    async with scheduled(settings, lease_duration=0.6):
+        await until_runs('done', 1, within=5.0)
+    assert [name for name, *_ in tasks.runs][:2] == ['long', 'done']
+    assert runs_of('cancelled') == []

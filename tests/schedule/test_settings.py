@@ -6,7 +6,7 @@ import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-from aiotao.schedule import read_schedule
+from aiotao.schedule import Cron, Interval, read_schedule
 from tests.pkgs.mongoapp import tasks
 
 
@@ -60,4 +60,45 @@ def test_single_needs_mongodb() -> None:
         }
     )
     with pytest.raises(ConfigurationError, match=r'lease in MongoDB: set mongo.uri'):
+        config.include('aiotao.schedule')
+
+
+def test_cron_schedules_beside_intervals() -> None:
+    settings = {
+        'aiotao.schedule.digest': '0 3 * * * tests.pkgs.mongoapp.tasks:record single',
+        'aiotao.schedule.purge': '@weekly tests.pkgs.mongoapp.tasks:record',
+        'aiotao.schedule.tick': '15 tests.pkgs.mongoapp.tasks:record',
+        'aiotao.schedule.timezone': 'Europe/Paris',
+    }
+    digest, purge, tick = read_schedule(settings)
+    assert isinstance(digest.schedule, Cron) and digest.single
+    assert digest.schedule.hours == {3} and digest.interval is None
+    assert str(digest.schedule.timezone) == 'Europe/Paris'
+    assert isinstance(purge.schedule, Cron) and not purge.single
+    assert purge.schedule.weekdays == {6}  # Sunday
+    assert tick.schedule == Interval(15) and tick.interval == 15
+
+
+@pytest.mark.parametrize(
+    ('value', 'message'),
+    [
+        ('0 3 * * tests.pkgs.mongoapp.tasks:record', 'write "SECONDS FUNCTION"'),
+        ('61 3 * * * tests.pkgs.mongoapp.tasks:record', 'is not a minute field'),
+        ('0 0 30 2 * tests.pkgs.mongoapp.tasks:record', 'never due'),
+        ('@fortnightly tests.pkgs.mongoapp.tasks:record', 'takes five fields'),
+    ],
+)
+def test_a_bad_cron_schedule_stops_the_start_naming_it(
+    value: str, message: str
+) -> None:
+    config = Configurator(settings={'aiotao.schedule.report': value})
+    with pytest.raises(ConfigurationError) as raised:
+        config.include('aiotao.schedule')
+    assert f'aiotao.schedule.report = {value}' in str(raised.value)
+    assert message in str(raised.value)
+
+
+def test_a_bad_time_zone_is_named() -> None:
+    config = Configurator(settings={'aiotao.schedule.timezone': 'Mars/Olympus'})
+    with pytest.raises(ConfigurationError, match=r'aiotao\.schedule\.timezone = Mars'):
         config.include('aiotao.schedule')

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from pyramid.config import Configurator
+from pyramid.exceptions import URLDecodeError
+from pyramid.response import Response
 from webob import Request
 
 from aiotao.serving.application import (
@@ -99,3 +101,62 @@ async def test_refused_requests_close_the_connection() -> None:
     assert response.start.close_connection
     assert ('Content-Type', 'text/plain; charset=utf-8') in response.start.headers
     assert await body_of(response) == b'413 Request Entity Too Large\n\ntoo big\n'
+
+
+NOT_UTF8_PATHS = ['/hello%ff', '/files/%c0%ae%c0%ae/etc/passwd', '/tree/%ff']
+
+
+def url_decoding_app(config: Configurator) -> Configurator:
+    """Routes, a ``*subpath`` and traversal: the ways a path gets decoded."""
+
+    class Root(dict[str, Any]):
+        pass
+
+    config.add_route('hello', '/hello')
+    config.add_route('files', '/files/*subpath')
+    config.add_route('tree', '/tree/*traverse', factory=lambda request: Root())
+    for name in ('hello', 'files', 'tree'):
+        config.add_view(lambda request: 'ok', route_name=name, renderer='string')
+    return config
+
+
+@pytest.mark.parametrize('path', NOT_UTF8_PATHS)
+async def test_a_path_that_is_not_utf8_gets_400_and_one_info_line(
+    config: Configurator, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    app = served_application(url_decoding_app(config).make_wsgi_app())
+    with caplog.at_level(logging.INFO, logger='aiotao'):
+        response = await respond(app, Request.blank(path).environ)
+    assert response.start.status == 400
+    assert not response.start.close_connection  # the framing was fine
+    assert b'not UTF-8 once percent-decoded' in await body_of(response)
+    [record] = caplog.records
+    assert record.levelno == logging.INFO and not record.exc_info
+    assert '400 Bad Request for GET' in record.getMessage()
+
+
+async def test_an_exception_view_for_undecodable_paths_still_answers(
+    config: Configurator,
+) -> None:
+    def not_found(exc: URLDecodeError, request: Any) -> Any:
+        return Response('no such page', status=404)
+
+    url_decoding_app(config).add_exception_view(not_found, context=URLDecodeError)
+    app = served_application(config.make_wsgi_app())
+    response = await respond(app, Request.blank('/hello%ff').environ)
+    assert response.start.status == 404
+    assert await body_of(response) == b'no such page'
+
+
+async def test_a_wrapped_pyramid_app_gets_400_for_a_path_that_is_not_utf8(
+    config: Configurator,
+) -> None:
+    pyramid_app = url_decoding_app(config).make_wsgi_app()
+
+    def middleware(environ: dict[str, Any], start_response: Any) -> Any:
+        return pyramid_app(environ, start_response)
+
+    app = served_application(middleware)
+    assert isinstance(app, ThreadedWSGIApplication)
+    response = await respond(app, Request.blank('/hello%ff').environ)
+    assert response.start.status == 400

@@ -8,7 +8,13 @@ import pytest
 from webob import Request
 
 from aiotao.serving.body import RequestBody, empty_body
-from aiotao.serving.environ import RequestHead, build_environ, mount, split_target
+from aiotao.serving.environ import (
+    RequestHead,
+    build_environ,
+    mount,
+    parse_target,
+    split_target,
+)
 from aiotao.serving.errors import BadRequest, OutsideMountPoint
 from aiotao.serving.proxies import TrustedProxies
 from aiotao.serving.settings import ServingSettings
@@ -52,6 +58,51 @@ def test_path_is_percent_decoded_into_latin1_and_query_kept_raw() -> None:
 def test_absolute_form_targets_are_reduced_to_path_and_query() -> None:
     environ = environ_of(head(b'http://example.com:8080/a/b?c=d'))
     assert (environ['PATH_INFO'], environ['QUERY_STRING']) == ('/a/b', 'c=d')
+
+
+def absolute_form(target: bytes, headers: list[tuple[bytes, bytes]]) -> RequestHead:
+    raw_path, query, authority = parse_target(target)
+    return RequestHead('GET', raw_path, query, headers, authority=authority)
+
+
+def test_the_host_of_an_absolute_form_target_wins_over_the_host_header() -> None:
+    # RFC 9112 section 3.2.2: the server uses the target's host
+    request_head = absolute_form(
+        b'http://example.org:8080/a?b', [(b'Host', b'attacker.example')]
+    )
+    environ = environ_of(request_head)
+    assert environ['HTTP_HOST'] == 'example.org:8080'
+    assert (environ['SERVER_NAME'], environ['SERVER_PORT']) == ('example.org', '8080')
+    assert Request(environ).url == 'http://example.org:8080/a?b'
+    # without a Host header at all, and with an IPv6 literal
+    environ = environ_of(absolute_form(b'http://[2001:db8::1]/', []))
+    assert environ['HTTP_HOST'] == '[2001:db8::1]'
+    assert environ['SERVER_NAME'] == '2001:db8::1'
+
+
+def test_a_trusted_proxys_forwarded_host_still_wins_over_an_absolute_target() -> None:
+    request_head = absolute_form(
+        b'http://internal:8000/', [(b'X-Forwarded-Host', b'public.example')]
+    )
+    request_head.client = ('127.0.0.1', 40000)  # a trusted proxy (SETTINGS)
+    assert environ_of(request_head)['HTTP_HOST'] == 'public.example'
+
+
+@pytest.mark.parametrize(
+    'target',
+    [
+        b'http://user:secret@example.org/',  # userinfo: RFC 9110 section 4.2.4
+        b'http:///no-host',
+        b'ftp://example.org/file',
+        b'http://exa mple.org/',
+        b'http://example.org:80:80/',
+    ],
+)
+def test_an_absolute_target_without_a_plain_host_is_a_bad_request(
+    target: bytes,
+) -> None:
+    with pytest.raises(BadRequest):
+        parse_target(target)
 
 
 def test_pep_3333_keys() -> None:

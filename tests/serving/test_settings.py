@@ -74,3 +74,18 @@ def test_the_garbage_collection_clock_is_set_or_switched_off() -> None:
     for bad in ('0', 'soon', '-5'):
         with pytest.raises(ConfigurationError, match=r'aiotao\.gc_interval = '):
             read({'aiotao.gc_interval': bad})
+
+
+def test_lingering_after_a_refusal_is_bounded_in_bytes_and_seconds() -> None:
+    read = ServingSettings.from_settings
+    assert (read({}).linger_size, read({}).linger_time) == (1024 * 1024, 2.0)
+    settings = read({'aiotao.linger_size': '0', 'aiotao.linger_time': '0.5'})
+    assert (settings.linger_size, settings.linger_time) == (0, 0.5)
+    for name, bad in [
+        ('aiotao.linger_size', '1M'),
+        ('aiotao.linger_size', '-1'),
+        ('aiotao.linger_time', 'inf'),
+        ('aiotao.linger_time', '-2'),
+    ]:
+        with pytest.raises(ConfigurationError, match=rf'{name} = .*expected a number'):
+            read({name: bad})

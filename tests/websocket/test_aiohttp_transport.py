@@ -59,8 +59,10 @@ async def answers() -> AsyncIterator[tuple[str, asyncio.Queue[Seen]]]:
             'bytes over the mark': transport.send_may_wait(b'x' * (high_water + 1)),
         }
         # the client stops reading: the buffer fills up, sends would wait
-        while not request.protocol.writing_paused:
-            await transport.send(b'x' * 65536)
+        # (the send that fills it waits: aiohttp drains at once)
+        with contextlib.suppress(TimeoutError):
+            while not request.protocol.writing_paused:
+                await asyncio.wait_for(transport.send(b'x' * 65536), 0.5)
         report['once paused'] = transport.send_may_wait(b'x')
         await seen.put(report)
         transport.abort()
@@ -223,3 +225,36 @@ async def test_a_finished_websocket_is_freed_without_the_collector(
             assert response() is None, 'a reference cycle keeps the response'
     finally:
         gc.enable()
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize('write_buffer', [16 * 1024, 64 * 1024])
+async def test_a_client_that_stops_reading_costs_at_most_the_write_buffer(
+    write_buffer: int,
+) -> None:
+    # aiohttp would write 256 KiB (its writer_limit) before it even looks
+    # whether the socket's buffer is full: the setting bounds both
+    message = b'x' * 65536
+    seen: asyncio.Queue[int] = asyncio.Queue()
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        transport = AiohttpWebsocketTransport(request)
+        await transport.accept(limits=Limits(write_buffer=write_buffer))
+        socket = request.transport
+        assert socket is not None
+        most = 0
+        with contextlib.suppress(TimeoutError):
+            while True:  # until a send waits for the client
+                await asyncio.wait_for(transport.send(message), 0.5)
+                most = max(most, socket.get_write_buffer_size())
+        await seen.put(most)
+        transport.abort()
+        return transport.response
+
+    async with served(handler) as url, aiohttp.ClientSession() as session:
+        async with session.ws_connect(url, max_msg_size=0) as ws:
+            # the client reads nothing: its window and the kernel's fill up
+            most = await asyncio.wait_for(seen.get(), 15)
+            await ws.close()
+    # the buffer, and the frame that took it over the mark
+    assert most <= write_buffer + len(message) + 16

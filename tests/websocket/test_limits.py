@@ -143,6 +143,7 @@ def test_settings_give_limits() -> None:
             'aiotao.websocket.max_queue': '100',
             'aiotao.websocket.send_timeout': '3',
             'aiotao.websocket.close_timeout': '4',
+            'aiotao.websocket.write_buffer': '16384',
         }
     )
     assert limits == Limits(
@@ -152,6 +153,7 @@ def test_settings_give_limits() -> None:
         max_queue=100,
         send_timeout=3.0,
         close_timeout=4.0,
+        write_buffer=16384,
     )
     assert limits_from_settings({}) == DEFAULT_LIMITS
     assert DEFAULT_LIMITS.max_message_size == 1024 * 1024
@@ -166,6 +168,8 @@ def test_settings_give_limits() -> None:
         ('send_timeout', '-1'),
         ('close_timeout', 'inf'),
         ('ping_interval', 'often'),
+        ('write_buffer', '1000'),
+        ('write_buffer', '64K'),
     ],
 )
 def test_bad_setting_is_a_configuration_error_naming_it(name: str, value: str) -> None:

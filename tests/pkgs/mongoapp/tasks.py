@@ -59,3 +59,19 @@ async def flaky_in_db(run: TaskRun) -> None:
 
 
 def not_async(run: TaskRun) -> None: ...
+
+
+#: (task name, due time) of each run of record_due here
+dues: list[tuple[str, Any]] = []
+
+
+async def record_due(run: TaskRun) -> None:
+    _note(run)
+    dues.append((run.name, run.due))
+
+
+async def takes_a_while(run: TaskRun) -> None:
+    """A run of 1.5 s: longer than the short leases of the tests."""
+    _note(run)
+    await asyncio.sleep(1.5)
+    runs.append(('done', run.number, id(run.registry), time.monotonic()))
