@@ -92,9 +92,9 @@ def worker_problem(worker_class: type) -> str | None:
         return None
     return (
         f'aiotao: gunicorn serves this application on {worker_class.__name__} '
-        f'({worker_class.__module__}), not on aiotao\'s worker: websocket views '
+        f"({worker_class.__module__}), not on aiotao's worker: websocket views "
         f'answer 501, async views run one request at a time per thread, and '
         f'scheduled tasks and [aiotao.server:*] servers do not start.  Start '
         f'gunicorn with -k aiotao.gunicorn.Worker, or from the directory of '
-        f'the project\'s gunicorn.conf.py (gunicorn reads ./gunicorn.conf.py only).'
+        f"the project's gunicorn.conf.py (gunicorn reads ./gunicorn.conf.py only)."
     )

@@ -18,8 +18,7 @@ from tests.harness.gunicorn import ServerFactory, gunicorn  # noqa: F401  (fixtu
 
 WARNING = "not on aiotao's worker"
 FIX = (
-    '-k aiotao.gunicorn.Worker, or from the directory of the '
-    "project's gunicorn.conf.py"
+    "-k aiotao.gunicorn.Worker, or from the directory of the project's gunicorn.conf.py"
 )
 
 

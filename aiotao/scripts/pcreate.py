@@ -181,9 +181,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     if args.simulate:
         out.write('Simulated: nothing was written.\n')
     else:
-        out.write(
-            f'\nCreated {names.project} (package {names.package}).  Next:\n'
-        )
+        out.write(f'\nCreated {names.project} (package {names.package}).  Next:\n')
         for command in next_steps(args.output_directory, scaffolds):
             out.write(f'    {command}\n')
     return 0

@@ -51,7 +51,9 @@ def built_dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
         )
         if result.returncode != 0 and 'No module named build' in result.stderr:
             pytest.fail('the build package is needed: pip install -e ".[dev]"')
-        assert result.returncode == 0, f'the build failed:\n{result.stdout}\n{result.stderr}'
+        assert result.returncode == 0, (
+            f'the build failed:\n{result.stdout}\n{result.stderr}'
+        )
         (sdist,) = outdir.glob('aiotao-*.tar.gz')
         (wheel,) = outdir.glob('aiotao-*.whl')
         _built = Dist(sdist, wheel)

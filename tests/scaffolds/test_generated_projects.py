@@ -11,10 +11,10 @@ page.  ``make test`` runs these on every supported Python it finds.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,7 +71,9 @@ def project(
 @SLOW
 def test_aiotao_comes_from_the_wheel(project: GeneratedProject) -> None:
     where = must(
-        project.run(str(project.bin / 'python'), '-c', 'import aiotao; print(aiotao.__file__)')
+        project.run(
+            str(project.bin / 'python'), '-c', 'import aiotao; print(aiotao.__file__)'
+        )
     ).stdout.strip()
     assert Path(where).is_relative_to(project.env.root), where
     version = sys.version_info
@@ -169,8 +171,6 @@ def served(
 def test_the_generated_project_serves_with_gunicorn(
     project: GeneratedProject, served: str
 ) -> None:
-    import urllib.request
-
     with urllib.request.urlopen(f'http://{served}/?sleep=0', timeout=10) as response:
         assert response.status == 200
         assert 'myproject' in response.read().decode()
@@ -196,6 +196,62 @@ def test_the_generated_project_serves_with_gunicorn(
                 return await ws.recv()
 
         assert '"hello"' in str(asyncio.run(game_hello()))
+
+
+@SLOW
+def test_production_takes_the_database_and_the_secret_from_the_environment(
+    project: GeneratedProject, mongodb_uri: str, tmp_path: Path
+) -> None:
+    if project.scaffold != 'aiotao_websocket':
+        return  # the starter has no database; parametrized by the fixture
+    # production.ini names a MongoDB on 127.0.0.1:27017; the environment
+    # gives another server and database, which holds an item to show
+    uri = f'{mongodb_uri}from_the_environment'
+    with pymongo.MongoClient(uri) as client:
+        client.get_default_database().items.insert_one(
+            {
+                'text': 'stored on the server MONGO_URI names',
+                'created': datetime.now(UTC),
+            }
+        )
+    server, address = serve(
+        project,
+        '--paste',
+        'production.ini',
+        '--workers',
+        '1',
+        log_path=tmp_path / 'gunicorn.log',
+        env={'MONGO_URI': uri, 'SESSION_SECRET': 'from-the-environment'},
+    )
+    try:
+        with urllib.request.urlopen(f'http://{address}/items', timeout=10) as response:
+            assert 'stored on the server MONGO_URI names' in response.read().decode()
+    finally:
+        server.stop()
+    assert 'session.secret' not in (project.root / 'production.ini').read_text()
+
+
+@SLOW
+def test_gunicorn_from_another_directory_says_what_is_wrong(
+    project: GeneratedProject, tmp_path: Path
+) -> None:
+    # the project's gunicorn.conf.py is not read: gunicorn's sync worker
+    server, address = serve(
+        project,
+        '--paste',
+        f'{project.root.name}/development.ini',
+        log_path=tmp_path / 'gunicorn.log',
+        cwd=project.root.parent,
+    )
+    try:
+        with urllib.request.urlopen(
+            f'http://{address}/?sleep=0', timeout=10
+        ) as response:
+            assert response.status == 200  # it serves, but...
+        line = server.wait_for_log(r"aiotao: .*not on aiotao's worker.*").group(0)
+    finally:
+        server.stop()
+    assert 'SyncWorker' in line and '-k aiotao.gunicorn.Worker' in line
 
 
 @SLOW
