@@ -43,7 +43,11 @@ from tests.docs.rst_examples import DOCS, REPO, Example, pages, read_examples
 VENV_BIN = Path(sys.executable).parent
 PACKAGE = 'aiotao_docs_examples'
 #: Programs console blocks may run, besides the ones in the virtualenv.
-SYSTEM_PROGRAMS = frozenset({'python3', 'pip', 'cd', 'curl', 'make', 'redis-server'})
+SYSTEM_PROGRAMS = frozenset(
+    {'python3', 'pip', 'cd', 'curl', 'redis-server', 'sudo', 'systemctl', 'nginx'}
+)
+#: Shell built-ins a console block may use (``. .venv/bin/activate``).
+SHELL_BUILTINS = frozenset({'.', 'source', 'export'})
 #: Setting prefixes that are aiotao's (a key under them must be documented).
 AIOTAO_PREFIXES = ('aiotao.', 'mongo.', 'cache.')
 
@@ -232,11 +236,47 @@ def check_ini(example: Example, source: str) -> None:
 
 
 def commands(example: Example) -> list[list[str]]:
-    return [
-        shlex.split(line.removeprefix('$ '), comments=True)
+    lines = [
+        line.removeprefix('$ ')
         for line in example.text.splitlines()
         if line.startswith('$ ')
     ]
+    for line in lines:
+        check_quoting(example, line)
+    return [shlex.split(line, comments=True) for line in lines]
+
+
+def check_quoting(example: Example, line: str) -> None:
+    """Brackets are quoted: zsh (macOS's shell) takes ``.[test]`` for a pattern."""
+    lexer = shlex.shlex(line, posix=False, punctuation_chars=False)
+    lexer.whitespace_split = True
+    lexer.commenters = '#'
+    for token in lexer:
+        if '[' in token and token[0] not in '"\'':
+            raise AssertionError(
+                f'{example.where}: quote {token} ("{token}"): zsh reads brackets '
+                f'as a pattern'
+            )
+
+
+def makefile_targets_and_variables() -> tuple[set[str], set[str]]:
+    text = (REPO / 'Makefile').read_text()
+    targets = set(re.findall(r'^([\w-]+):(?!=)', text, re.MULTILINE))
+    variables = set(re.findall(r'^(\w+) *[?:]?=', text, re.MULTILINE))
+    return targets, variables
+
+
+def check_make(example: Example, args: list[str]) -> None:
+    """``make TARGET VAR=value``: the Makefile has the target and the variable."""
+    targets, variables = makefile_targets_and_variables()
+    for arg in args:
+        if '=' in arg:
+            variable = arg.split('=', 1)[0]
+            assert variable in variables, (
+                f'{example.where}: the Makefile has no {variable}'
+            )
+        else:
+            assert arg in targets, f'{example.where}: the Makefile has no target {arg}'
 
 
 def check_command(example: Example, argv: list[str]) -> None:
@@ -246,7 +286,14 @@ def check_command(example: Example, argv: list[str]) -> None:
         assert (REPO / script).exists(), f'{example.where}: no {script}'
         check_help(example, [sys.executable, str(REPO / script)], args)
         return
-    if program in SYSTEM_PROGRAMS:
+    if program == 'python' and args[:1] == ['-m']:
+        module, *args = args[1:]
+        check_help(example, [sys.executable, '-m', module], args)
+        return
+    if program == 'make':
+        check_make(example, args)
+        return
+    if program in SYSTEM_PROGRAMS or program in SHELL_BUILTINS:
         return
     assert (VENV_BIN / program).exists(), (
         f'{example.where}: {program} is not installed with aiotao[dev]'

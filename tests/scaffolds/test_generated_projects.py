@@ -11,6 +11,7 @@ page.  ``make test`` runs these on every supported Python it finds.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -235,13 +236,16 @@ def test_production_takes_the_database_and_the_secret_from_the_environment(
 def test_gunicorn_from_another_directory_says_what_is_wrong(
     project: GeneratedProject, tmp_path: Path
 ) -> None:
-    # the project's gunicorn.conf.py is not read: gunicorn's sync worker
+    # from a sibling directory the project's gunicorn.conf.py is not read:
+    # gunicorn's sync worker serves
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
     server, address = serve(
         project,
         '--paste',
-        f'{project.root.name}/development.ini',
+        os.path.relpath(project.root / 'development.ini', elsewhere),  # ../../x/...
         log_path=tmp_path / 'gunicorn.log',
-        cwd=project.root.parent,
+        cwd=elsewhere,
     )
     try:
         with urllib.request.urlopen(
