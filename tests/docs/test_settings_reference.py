@@ -7,14 +7,35 @@ and so does a line left behind for a setting that went away.
 
 from __future__ import annotations
 
+import functools
 import re
+import subprocess
+import sys
 
-from tests.docs.rst_examples import DOCS
-from tests.docs.settings_read import PREFIXES, settings_read
+from tests.docs.rst_examples import DOCS, REPO
+from tests.docs.settings_read import PREFIXES
 
 REFERENCE = DOCS / 'settings.rst'
 #: The families documented with a placeholder: keys whose last part is free.
 FAMILIES = ('mongo.option.', 'aiotao.schedule.')
+
+
+@functools.cache
+def settings_read() -> frozenset[str]:
+    """What aiotao reads, watched in an interpreter of its own.
+
+    (Other tests remove the modules they imported from ``sys.modules``;
+    configuring the game here after that would meet two of its classes.)
+    """
+    listed = subprocess.run(
+        [sys.executable, '-m', 'tests.docs.settings_read'],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    return frozenset(listed.stdout.split())
 
 
 def documented() -> set[str]:
