@@ -1,13 +1,14 @@
 """What ``config.include('aiotao')`` installs, all through Pyramid directives.
 
 * context-local ``get_current_request()`` (:mod:`aiotao.threadlocal`);
-* the awaitable-aware view derivers under Pyramid's names and places
-  (:mod:`aiotao.viewderivers`);
+* the awaitable-aware view derivers under Pyramid's names and places, with
+  the ``blocking`` view option (:mod:`aiotao.viewderivers`);
 * :class:`~aiotao.mappers.CoroutineOrExecutorMapper` as the default view
   mapper;
 * security that awaits async policies and fails closed (:mod:`aiotao.security`);
-* the execution policy that runs async views under any WSGI server
-  (:mod:`aiotao.wsgi`);
+* the application's execution policy (Pyramid's, pyramid_retry's...) run on
+  aiotao's router, so async views work under any WSGI server too
+  (:mod:`aiotao.execution`);
 * websocket settings and groups (:mod:`aiotao.websocket`);
 * ``request.db`` when ``mongo.uri`` is set (:mod:`aiotao.mongo`), the
   ``@cache`` backend when ``cache.backend`` is set (:mod:`aiotao.cache`) and
@@ -23,18 +24,29 @@ from pyramid.config import Configurator
 from pyramid.viewderivers import VIEW
 
 from aiotao import threadlocal
+from aiotao.interfaces import IAsyncPipeline
 from aiotao.mappers import CoroutineOrExecutorMapper
 from aiotao.viewderivers import REPLACED_DERIVERS
-from aiotao.wsgi import async_execution_policy
+
+
+class AsyncPipeline:
+    """Registered by the include: this application runs on aiotao's pipeline.
+
+    Servers look for it to serve a Pyramid application natively on the
+    loop; an application without it is served as Pyramid serves it, each
+    request in one thread (:mod:`aiotao.serving.application`).
+    """
 
 
 def include_async_pipeline(config: Configurator) -> None:
     threadlocal.install()
+    config.registry.registerUtility(AsyncPipeline(), IAsyncPipeline)
     for name, deriver, under in REPLACED_DERIVERS:
         config.add_view_deriver(deriver, name=name, under=under, over=VIEW)
     config.set_view_mapper(CoroutineOrExecutorMapper)
     config.include('aiotao.security')
-    config.set_execution_policy(async_execution_policy)
+    config.include('aiotao.execution')
+    config.include('aiotao.transactions')
     config.include('aiotao.websocket')
     config.include('aiotao.worker_check')
     # The batteries come with their settings: an ini that names them gets them.
@@ -45,3 +57,9 @@ def include_async_pipeline(config: Configurator) -> None:
         config.include('aiotao.cache')
     if any(key.startswith('aiotao.schedule.') for key in settings):
         config.include('aiotao.schedule')
+
+
+def includes_aiotao(registry: object) -> bool:
+    """``True`` for the registry of an application that included aiotao."""
+    query = getattr(registry, 'queryUtility', None)
+    return query is not None and query(IAsyncPipeline) is not None

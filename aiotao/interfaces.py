@@ -4,4 +4,8 @@ from zope.interface import Interface
 
 
 class IAsyncRouter(Interface):  # type: ignore[misc]
-    """The :class:`aiotao.router.AsyncRouter` built for an application registry."""
+    """The :class:`aiotao.router.AsyncRouter` built for an application."""
+
+
+class IAsyncPipeline(Interface):  # type: ignore[misc]
+    """Marks the registry of an application that included aiotao."""

@@ -9,8 +9,9 @@
     await request.invoke_subrequest_async(subrequest, use_tweens=False)
     await request.invoke_exception_view_async(exc_info=None, ...)
 
-and a ``request.invoke_exception_view`` that can reach async exception views
-from a sync view's worker thread.  They are methods of the request class
+Pyramid's own ``request.invoke_exception_view`` reaches async exception
+views too: from a sync view it waits for them (see
+:mod:`aiotao.viewderivers`).  They are methods of the request class
 rather than ``add_request_method`` extensions so that they cost nothing per
 request; an application with its own request factory gets them bound per
 request instead (see :class:`~aiotao.router.AsyncRouter`).
@@ -49,9 +50,11 @@ class AsyncRequestMethods:
         """Serve ``request`` as a subrequest through the async pipeline."""
         from aiotao.router import AsyncRouter
 
-        return AsyncRouter.for_registry(self.registry).invoke_subrequest(
-            request, use_tweens=use_tweens
-        )
+        # the router serving this request bound its invoke_subrequest to it
+        router = getattr(self.__dict__.get('invoke_subrequest'), '__self__', None)
+        if not isinstance(router, AsyncRouter):
+            router = AsyncRouter.for_registry(self.registry)
+        return router.invoke_subrequest(request, use_tweens=use_tweens)
 
     def invoke_exception_view_async(
         self,
@@ -65,8 +68,6 @@ class AsyncRequestMethods:
             exc_info = sys.exc_info()
         target = request if request is not None else self
         return view.invoke_exception_view_async(target, exc_info, secure, reraise)
-
-    invoke_exception_view = view.invoke_exception_view
 
     @property
     def websocket_groups(self) -> Any:
@@ -88,7 +89,6 @@ ASYNC_METHOD_NAMES = (
     'has_permission_async',
     'invoke_subrequest_async',
     'invoke_exception_view_async',
-    'invoke_exception_view',
 )
 
 #: Properties given to such requests as plain attributes, per request.

@@ -20,8 +20,9 @@ aiotao's request has: ``await request.identity_async()``,
 
 Security fails closed.  On stock Pyramid ``request.has_permission('edit')``
 with an async ``permits`` returns a coroutine object, which is truthy: every
-check would *pass*.  aiotao wraps the registered policy in
-:class:`AsyncAwareSecurityPolicy`, whose synchronous answers never let an
+check would *pass*.  aiotao wraps a registered policy that has async methods
+in :class:`AsyncAwareSecurityPolicy` (a synchronous policy stays the object
+the application registered), whose synchronous answers never let an
 awaitable through: ``request.has_permission`` is then
 :class:`~pyramid.security.Denied` and ``request.identity`` is ``None``, with a
 :class:`RuntimeWarning` that names the async counterpart.
@@ -38,6 +39,7 @@ from pyramid.registry import Registry
 from pyramid.security import Allowed, Denied
 
 from aiotao.awaitables import close_if_coroutine, is_awaitable
+from aiotao.mappers.detection import is_async_callable
 
 
 class AsyncAwareSecurityPolicy:
@@ -98,9 +100,27 @@ def unwrapped_policy(registry: Registry) -> Any:
     return policy
 
 
+def is_async_policy(policy: Any) -> bool:
+    """``True`` if one of the policy's answering methods is ``async def``."""
+    return any(
+        is_async_callable(getattr(policy, name, None))
+        for name in ('identity', 'authenticated_userid', 'permits')
+    )
+
+
 def wrap_registered_policy(registry: Registry) -> None:
+    """Wrap an async policy so that synchronous callers fail closed.
+
+    A synchronous policy is left as it is: the registered object stays the
+    application's own (Pyramid checks ``isinstance(policy,
+    LegacySecurityPolicy)`` for authentication/authorization policies).
+    """
     policy = registry.queryUtility(ISecurityPolicy)
-    if policy is not None and not isinstance(policy, AsyncAwareSecurityPolicy):
+    if (
+        policy is not None
+        and not isinstance(policy, AsyncAwareSecurityPolicy)
+        and is_async_policy(policy)
+    ):
         registry.registerUtility(AsyncAwareSecurityPolicy(policy), ISecurityPolicy)
 
 

@@ -14,6 +14,12 @@ Resource trees backed by a database load children asynchronously::
 and awaits each step that returns an awaitable.  A :class:`KeyError` raised
 while awaiting ends traversal exactly as a synchronous one does.  When the
 path is empty (the URL-dispatch common case) it answers without a coroutine.
+
+The walk is written as pipeline steps (:meth:`AsyncResourceTreeTraverser.steps`,
+see :mod:`aiotao.pipeline`): the router runs it on the loop, or in the
+request's thread when the request's synchronous code runs there (a ZODB
+application under pyramid_tm loads its resources in the thread whose
+transaction they join).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from pyramid.traversal import (
     split_path_info,
 )
 
-from aiotao.awaitables import is_awaitable
+from aiotao.pipeline import Call, Steps, run_until_awaitable
 
 TraversalInfo = dict[str, Any]
 
@@ -44,6 +50,11 @@ class AsyncResourceTreeTraverser:
         self.root = root
 
     def __call__(self, request: Any) -> TraversalInfo | Awaitable[TraversalInfo]:
+        """Pyramid's traverser API: the traversal dict, or an awaitable of it."""
+        return run_until_awaitable(self.steps(request))
+
+    def steps(self, request: Any) -> Steps[TraversalInfo]:
+        """The walk as pipeline steps; a resource's ``__getitem__`` is a step."""
         matchdict = request.matchdict
         environ = request.environ
         if (
@@ -55,6 +66,7 @@ class AsyncResourceTreeTraverser:
             # a route without *traverse or *subpath (URL dispatch, most
             # requests): the root is the context, as the walk below finds
             return self._at_root((), ())
+            yield  # a generator: the router drives it
         path, subpath = self._path_and_subpath(request)
         if self.VH_ROOT_KEY in environ:
             vroot_path = decode_path_info(environ[self.VH_ROOT_KEY])
@@ -67,7 +79,11 @@ class AsyncResourceTreeTraverser:
             vroot_idx = -1
         if vpath == '/':
             return self._at_root(subpath, vroot_tuple)
-        return self._traverse(split_path_info(vpath), subpath, vroot_tuple, vroot_idx)
+        return (
+            yield from self._traverse(
+                split_path_info(vpath), subpath, vroot_tuple, vroot_idx
+            )
+        )
 
     def _at_root(
         self, subpath: tuple[str, ...], vroot_tuple: tuple[str, ...]
@@ -102,13 +118,13 @@ class AsyncResourceTreeTraverser:
             raise URLDecodeError(e.encoding, e.object, e.start, e.end, e.reason) from e
         return path, ()
 
-    async def _traverse(
+    def _traverse(
         self,
         vpath_tuple: tuple[str, ...],
         subpath: tuple[str, ...],
         vroot_tuple: tuple[str, ...],
         vroot_idx: int,
-    ) -> TraversalInfo:
+    ) -> Steps[TraversalInfo]:
         root = self.root
         ob = vroot = root
 
@@ -131,9 +147,7 @@ class AsyncResourceTreeTraverser:
             except AttributeError:
                 return stop_at(i, segment)
             try:
-                child = getitem(segment)
-                if is_awaitable(child):
-                    child = await child
+                child = yield Call(getitem, segment)
             except KeyError:
                 return stop_at(i, segment)
             if i == vroot_idx:

@@ -1,40 +1,147 @@
 """Finding and calling views, with awaiting: the async side of ``pyramid.view``.
 
-:func:`call_view` is Pyramid's ``_call_view`` for views that may be
-coroutines: a :class:`~pyramid.exceptions.PredicateMismatch` raised when a view
-is called *or* while it is awaited still falls through to the next
-candidate.  View lookup itself (and its cache) is Pyramid's ``_find_views``.
+:func:`call_view` is Pyramid's ``_call_view`` for the async pipeline.  Each
+view it calls runs where it belongs (see :mod:`aiotao.viewderivers`):
+
+* a coroutine view, and a sync view configured with ``blocking=False``, is
+  called on the loop and its result awaited;
+* any other sync view runs in the request's thread
+  (:mod:`aiotao.threads`), with the exception it handles active there for
+  an exception view (``sys.exc_info()``, a bare ``raise``), as in Pyramid.
+
+A :class:`~pyramid.exceptions.PredicateMismatch` raised when a view is
+called *or* while it is awaited falls through to the next candidate, and a
+``MultiView`` is walked the same way, each of its views run where it
+belongs.  View lookup itself (and its cache) is Pyramid's ``_find_views``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextvars
 import sys
 from types import TracebackType
 from typing import Any
 
+from pyramid.config.views import MultiView
 from pyramid.exceptions import PredicateMismatch
-from pyramid.httpexceptions import HTTPNotFound
+from pyramid.httpexceptions import HTTPNotFound, default_exceptionresponse_view
 from pyramid.interfaces import (
     IExceptionViewClassifier,
     IRequest,
     IViewClassifier,
 )
 from pyramid.registry import Registry
-from pyramid.request import Request as PyramidRequest
 from pyramid.threadlocal import get_current_registry, manager
 from pyramid.util import hide_attrs
 from pyramid.view import _find_views
 from zope.interface import providedBy
 from zope.interface.interface import InterfaceClass
 
-from aiotao.awaitables import close_if_coroutine, is_awaitable
-from aiotao.sync import call_soon_from_thread
+from aiotao.awaitables import is_awaitable
+from aiotao.pipeline import Steps, run_on_loop
+from aiotao.threads import run_in_request_thread
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
+#: Set by :func:`call_view_callable` while it calls a view that runs on the
+#: loop: the view's own wrapper (``awaitable_view``) then hands back an
+#: awaitable instead of waiting for it, and clears the flag so that views
+#: the call reaches synchronously do not inherit it.
+dispatching: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    'aiotao.dispatching', default=False
+)
 
-async def call_view(
+
+def is_blocking(view: Any) -> bool:
+    """``True`` if the derived ``view`` runs in the request's thread.
+
+    aiotao's ``awaitable_view`` deriver marks the views it wraps with
+    ``__blocking__``; Pyramid's own derivers keep a ``__wraps__`` chain to
+    it.  A view without a mark is a plain sync view: it blocks, except
+    Pyramid's default exception view (404/403 pages), which never does.
+    """
+    candidate = view
+    while candidate is not None:
+        blocking = getattr(candidate, '__blocking__', None)
+        if blocking is not None:
+            return bool(blocking)
+        candidate = getattr(candidate, '__wraps__', None)
+    return (
+        getattr(view, '__original_view__', view) is not default_exceptionresponse_view
+    )
+
+
+def call_handling(exc_info: ExcInfo, view: Any, context: Any, request: Any) -> Any:
+    """Call an exception view with the exception it handles active.
+
+    In Pyramid an exception view runs inside the excview tween's ``except``
+    block; in the request's thread this ``except`` block stands for it.
+    """
+    exc = exc_info[1]
+    try:
+        raise exc
+    except BaseException:
+        # the view sees the traceback of where the error happened, not this frame
+        exc.__traceback__ = exc_info[2]
+        return view(context, request)
+
+
+async def call_view_callable(
+    view: Any, context: Any, request: Any, exc_info: ExcInfo | None = None
+) -> Any:
+    """Call one derived view (or ``MultiView``) where it runs; its awaited result."""
+    if isinstance(view, MultiView):
+        # MultiView.__call__, with each view run where it belongs
+        for _order, candidate, _phash in view.get_views(request):
+            try:
+                return await call_view_callable(candidate, context, request, exc_info)
+            except PredicateMismatch:
+                continue
+        raise PredicateMismatch(view.name)
+    if is_blocking(view):
+        if exc_info is None:
+            response = await run_in_request_thread(view, context, request)
+        else:
+            response = await run_in_request_thread(
+                call_handling, exc_info, view, context, request
+            )
+    else:
+        token = dispatching.set(True)
+        try:
+            response = view(context, request)
+        finally:
+            dispatching.reset(token)
+    while is_awaitable(response):
+        response = await response
+    return response
+
+
+class CallView:
+    """A pipeline step (:mod:`aiotao.pipeline`): call a derived view where it runs."""
+
+    __slots__ = ('context', 'exc_info', 'request', 'view')
+
+    def __init__(
+        self, view: Any, context: Any, request: Any, exc_info: ExcInfo | None = None
+    ) -> None:
+        self.view = view
+        self.context = context
+        self.request = request
+        self.exc_info = exc_info
+
+    async def on_loop(self) -> Any:
+        return await call_view_callable(
+            self.view, self.context, self.request, self.exc_info
+        )
+
+    def in_thread(self) -> Any:
+        # the request's thread calls views as Pyramid does, MultiViews included
+        if self.exc_info is not None:
+            return call_handling(self.exc_info, self.view, self.context, self.request)
+        return self.view(self.context, self.request)
+
+
+def view_steps(
     registry: Registry,
     request: Any,
     context: Any,
@@ -44,10 +151,11 @@ async def call_view(
     view_classifier: InterfaceClass | None = None,
     secure: bool = True,
     request_iface: Any = None,
-) -> Any:
-    """Call the first matching view and return its (awaited) response.
+    exc_info: ExcInfo | None = None,
+) -> Steps[Any]:
+    """Pyramid's ``_call_view`` as pipeline steps: the first matching view's response.
 
-    Returns ``None`` when no view was found, like Pyramid's ``_call_view``.
+    The result is ``None`` when no view was found.
     """
     if request_iface is None:
         request_iface = getattr(request, 'request_iface', IRequest)
@@ -65,15 +173,44 @@ async def call_view(
             # a secured view keeps the unsecured one here
             view_callable = getattr(view_callable, '__call_permissive__', view_callable)
         try:
-            response = view_callable(context, request)
-            while is_awaitable(response):
-                response = await response
-            return response
+            return (yield CallView(view_callable, context, request, exc_info))
         except PredicateMismatch as exc:
             mismatch = exc
     if mismatch is not None:
         raise mismatch
     return None
+
+
+async def call_view(
+    registry: Registry,
+    request: Any,
+    context: Any,
+    context_iface: Any,
+    view_name: str,
+    view_types: Any = None,
+    view_classifier: InterfaceClass | None = None,
+    secure: bool = True,
+    request_iface: Any = None,
+    exc_info: ExcInfo | None = None,
+) -> Any:
+    """Call the first matching view and return its (awaited) response.
+
+    Returns ``None`` when no view was found, like Pyramid's ``_call_view``.
+    """
+    return await run_on_loop(
+        view_steps(
+            registry,
+            request,
+            context,
+            context_iface,
+            view_name,
+            view_types,
+            view_classifier,
+            secure,
+            request_iface,
+            exc_info,
+        )
+    )
 
 
 async def invoke_exception_view_async(
@@ -117,6 +254,7 @@ async def invoke_exception_view_async(
                 view_classifier=IExceptionViewClassifier,
                 secure=secure,
                 request_iface=request_iface.combined,
+                exc_info=exc_info,
             )
         except Exception:
             if reraise:
@@ -136,7 +274,12 @@ async def invoke_exception_view_async(
 async def render_view_to_response_async(
     context: Any, request: Any, name: str = '', secure: bool = True
 ) -> Any:
-    """Async counterpart of :func:`pyramid.view.render_view_to_response`."""
+    """Async counterpart of :func:`pyramid.view.render_view_to_response`.
+
+    ::
+
+        response = await render_view_to_response_async(context, request, 'edit')
+    """
     registry = getattr(request, 'registry', None) or get_current_registry()
     return await call_view(
         registry,
@@ -148,46 +291,3 @@ async def render_view_to_response_async(
         secure=secure,
         request_iface=providedBy(request),
     )
-
-
-def invoke_exception_view(
-    self: Any,
-    exc_info: ExcInfo | None = None,
-    request: Any = None,
-    secure: bool = True,
-    reraise: bool = False,
-) -> Any:
-    """``request.invoke_exception_view`` that also reaches async exception views.
-
-    Installed on the request by ``config.include('aiotao')``.  In a worker
-    thread (a sync view) it waits for the request's loop to run the view.  On
-    the loop's own thread it runs Pyramid's synchronous version, which is
-    right for sync exception views; an async one there needs
-    ``await request.invoke_exception_view_async()``.
-    """
-    if exc_info is None:
-        exc_info = sys.exc_info()  # type: ignore[assignment]
-    target = request if request is not None else self
-    if _on_loop_thread():
-        response = PyramidRequest.invoke_exception_view(
-            self, exc_info, target, secure, reraise
-        )
-        if is_awaitable(response):
-            close_if_coroutine(response)
-            raise RuntimeError(
-                'the exception view is async and the event loop runs in this '
-                'thread: use "await request.invoke_exception_view_async()"'
-            )
-        return response
-    return call_soon_from_thread(
-        lambda: invoke_exception_view_async(target, exc_info, secure, reraise),
-        'request.invoke_exception_view_async()',
-    )
-
-
-def _on_loop_thread() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

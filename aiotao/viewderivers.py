@@ -12,7 +12,27 @@ written out instead, with a cheaper "is it a response already?"
 
 ``secured_view`` is replaced because the security policy itself may be async
 (see :mod:`aiotao.security`): a permission check is awaited, and an
-awaitable never counts as permission.
+awaitable never counts as permission.  Being the outermost of Pyramid's
+derivers, it is also where aiotao decides **where the view runs** (the
+``blocking`` view option) and what a synchronous caller of an async view
+gets (:func:`placed`):
+
+* a sync view stays exactly the view Pyramid derives (the same object when
+  no option needs wrapping): a callable ``(context, request)`` returning a
+  response.  aiotao's router runs it in the request's thread
+  (:mod:`aiotao.threads`); ``blocking=False`` runs it on the event loop,
+  for views that never wait on I/O::
+
+      @view_config(route_name='health', renderer='json', blocking=False)
+      def health(request):
+          return {'ok': True}
+
+* an async view returns an awaitable to aiotao's router, which awaits it
+  on the loop.  Called synchronously from a thread with no running loop
+  (a WSGI server, ``render_view_to_response`` in a sync view or a test),
+  it runs to completion and returns the response; called synchronously on
+  the loop's own thread, it raises :exc:`RuntimeError` naming the
+  ``await``-able counterpart.
 """
 
 from __future__ import annotations
@@ -22,21 +42,26 @@ from typing import Any
 
 from pyramid import renderers
 from pyramid import viewderivers as pyramid_derivers
+from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.interfaces import IDefaultPermission, IResponse, IViewDeriverInfo
 from pyramid.registry import Registry
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.util import object_description
 from pyramid.viewderivers import preserve_view_attrs
 from zope.interface import implementedBy
 
 from aiotao.awaitables import is_awaitable
+from aiotao.mappers.detection import is_async_callable, is_coroutine_view
 from aiotao.security import (
     AsyncAwareSecurityPolicy,
     as_answer,
     permits,
     unwrapped_policy,
 )
+from aiotao.sync import wait_for_awaitable
+from aiotao.view import dispatching
 
 View = Callable[[Any, Any], Any]
 Deriver = Callable[[View, IViewDeriverInfo], View]
@@ -45,8 +70,14 @@ Deriver = Callable[[View, IViewDeriverInfo], View]
 _RESULT = 'aiotao.view_result'
 
 
-def awaiting(pyramid_deriver: Deriver) -> Deriver:
-    """Make a result-post-processing Pyramid deriver accept awaitables."""
+def awaiting(pyramid_deriver: Deriver, renders_views: bool = False) -> Deriver:
+    """Make a result-post-processing Pyramid deriver accept awaitables.
+
+    ``renders_views``: the post-processing calls another view (Pyramid's
+    ``owrapped_view`` renders the wrapper view).  That call is aiotao's
+    own: it gets the wrapper's awaitable, which is awaited here, or by the
+    view's outermost wrapper (:func:`placed`) for a synchronous caller.
+    """
 
     def deriver(view: View, info: IViewDeriverInfo) -> View:
         def result_of_view(context: Any, request: Any) -> Any:
@@ -58,6 +89,8 @@ def awaiting(pyramid_deriver: Deriver) -> Deriver:
         post_process = pyramid_deriver(result_of_view, info)
         if post_process is result_of_view:
             return view  # nothing to do for this view's options
+        if renders_views:
+            post_process = _rendering_views(post_process)
 
         async def await_then_post_process(
             result: Any, context: Any, request: Any
@@ -82,6 +115,17 @@ def awaiting(pyramid_deriver: Deriver) -> Deriver:
     deriver.__name__ = pyramid_deriver.__name__
     deriver.__doc__ = f'Awaitable-aware ``{pyramid_deriver.__name__}``.'
     return deriver
+
+
+def _rendering_views(post_process: View) -> View:
+    def post_process_rendering_views(context: Any, request: Any) -> Any:
+        token = dispatching.set(True)
+        try:
+            return post_process(context, request)
+        finally:
+            dispatching.reset(token)
+
+    return post_process_rendering_views
 
 
 #: Builtin types whose instances cannot declare interfaces of their own:
@@ -168,20 +212,96 @@ def rendered_view(view: View, info: IViewDeriverInfo) -> View:
 rendered_view.options = ('renderer',)  # type: ignore[attr-defined]
 _awaiting_rendered_view = awaiting(pyramid_derivers.rendered_view)
 http_cached_view = awaiting(pyramid_derivers.http_cached_view)
-owrapped_view = awaiting(pyramid_derivers.owrapped_view)
+owrapped_view = awaiting(pyramid_derivers.owrapped_view, renders_views=True)
 
 
 def secured_view(view: View, info: IViewDeriverInfo) -> View:
-    """``permission=`` checked against a sync or async security policy."""
+    """``permission=`` against a sync or async policy; where the view runs."""
     view = pyramid_derivers.wraps_view(_secured_view)(view, info)
     # Pyramid's debug_authorization logging, unchanged.
-    logged: View = pyramid_derivers.wraps_view(pyramid_derivers._authdebug_view)(
-        view, info
-    )
-    return logged
+    view = pyramid_derivers.wraps_view(pyramid_derivers._authdebug_view)(view, info)
+    placed_view: View = pyramid_derivers.wraps_view(placed)(view, info)
+    return placed_view
 
 
-secured_view.options = ('permission',)  # type: ignore[attr-defined]
+secured_view.options = ('permission', 'blocking')  # type: ignore[attr-defined]
+
+#: What a synchronous caller on the loop's thread should await instead.
+ASYNC_COUNTERPARTS = (
+    'await the async counterpart of the call: '
+    'request.invoke_exception_view_async(), '
+    'aiotao.view.render_view_to_response_async(...) or '
+    'request.invoke_subrequest_async(...)'
+)
+
+
+def placed(view: View, info: IViewDeriverInfo) -> View:
+    """Mark where the view runs; complete an awaitable for synchronous callers.
+
+    A sync view whose result can never be awaitable is returned as it is:
+    the derived view is then exactly Pyramid's.
+    """
+    blocking = info.options.get('blocking')
+    runs_async = _is_async_view(info)
+    if blocking not in (None, True, False):
+        raise ConfigurationError(
+            f'blocking={blocking!r} for the view {_described(info)}: it must be '
+            f"True (run in the request's thread) or False (run on the event loop)"
+        )
+    if blocking is None:
+        blocking = not runs_async
+    elif blocking and runs_async:
+        raise ConfigurationError(
+            f'blocking=True for the view {_described(info)}, which is a coroutine '
+            f'function: coroutines run on the event loop; remove the option, or '
+            f'make the view a plain "def" to run it in a thread'
+        )
+    if blocking and not _may_return_awaitable(info):
+        return view
+    described = _described(info)
+
+    def placed_view(context: Any, request: Any) -> Any:
+        if dispatching.get():
+            # aiotao's router awaits what this call returns.  Views this
+            # call reaches synchronously are not its: they get responses.
+            dispatching.set(False)
+            return view(context, request)
+        result = view(context, request)
+        if is_awaitable(result):
+            return wait_for_awaitable(
+                result, f'the view {described} is async, so {ASYNC_COUNTERPARTS}'
+            )
+        return result
+
+    placed_view.__blocking__ = blocking  # type: ignore[attr-defined]
+    return placed_view
+
+
+def _is_async_view(info: IViewDeriverInfo) -> bool:
+    from aiotao.mappers.websocket import WebsocketMapper
+
+    mapper = info.options.get('mapper')
+    if isinstance(mapper, type) and issubclass(mapper, WebsocketMapper):
+        return True
+    return is_coroutine_view(info.original_view, info.options.get('attr'))
+
+
+def _may_return_awaitable(info: IViewDeriverInfo) -> bool:
+    """Can a sync view's derived view still return an awaitable?
+
+    An async security policy's check is awaited (``permission=``), and a
+    ``wrapper=`` view may be async.
+    """
+    if info.options.get('wrapper'):
+        return True
+    policy = unwrapped_policy(info.registry)
+    return policy is not None and is_async_callable(getattr(policy, 'permits', None))
+
+
+def _described(info: IViewDeriverInfo) -> str:
+    attr = info.options.get('attr')
+    described = object_description(info.original_view)
+    return f'{described} (attr {attr!r})' if attr else described
 
 
 def _secured_view(view: View, info: IViewDeriverInfo) -> View:

@@ -1,16 +1,29 @@
-"""View mappers for HTTP views: which views run on the loop, which in threads.
+"""View mappers for HTTP views: which views a project accepts, and how.
 
-``CoroutineOrExecutorMapper`` (the default once ``aiotao`` is included)
-awaits coroutine views on the event loop and runs plain sync views in a
-thread pool, with :mod:`contextvars` copied, so a legacy blocking view never
-stalls the loop.  ``CoroutineMapper`` accepts coroutine views only and
-``ExecutorMapper`` sync views only; pick one per view with ``mapper=``::
+A mapper turns the callable a user wrote into Pyramid's view shape
+``(context, request) -> response``.  aiotao's mappers keep Pyramid's
+mapping (they are :class:`~pyramid.viewderivers.DefaultViewMapper`) and add
+a policy on what may be registered:
+
+* :class:`CoroutineOrExecutorMapper`, the default once ``aiotao`` is
+  included: coroutine views run on the event loop, plain sync views in the
+  request's thread (see :mod:`aiotao.threads`), so a legacy blocking view
+  never stalls the loop;
+* :class:`CoroutineMapper`: coroutine views only; a sync view is a
+  configuration error;
+* :class:`ExecutorMapper`: sync views only, always in the request's thread.
+
+Pick one per view with ``mapper=``::
 
     @view_config(route_name='report', mapper=ExecutorMapper)
     def report(request):
         return build_report_blocking(request)
 
-The names are aiopyramid's: migrating is a change of import path.
+A mapped sync view stays synchronous: where it runs is decided by aiotao's
+router when it calls the view, never by wrapping it (Pyramid's
+``render_view_to_response``, ``invoke_exception_view`` and add-ons that
+call views keep getting responses).  The names are aiopyramid's: migrating
+is a change of import path.
 """
 
 from __future__ import annotations
@@ -24,7 +37,6 @@ from pyramid.viewderivers import DefaultViewMapper
 from zope.interface import implementer, provider
 
 from aiotao.mappers.detection import is_coroutine_view
-from aiotao.sync import to_thread
 
 
 def _describe(view: Any, attr: str | None) -> str:
@@ -32,29 +44,10 @@ def _describe(view: Any, attr: str | None) -> str:
     return f'{described} (attr {attr!r})' if attr else described
 
 
-def run_in_thread(mapped_view: Any) -> Any:
-    """Wrap a mapped sync view so that it runs in the loop's thread pool."""
-
-    async def view_in_thread(context: Any, request: Any) -> Any:
-        # the context is copied: get_current_request() works there
-        return await to_thread(mapped_view, context, request)
-
-    view_in_thread.__text__ = getattr(  # type: ignore[attr-defined]
-        mapped_view, '__text__', object_description(mapped_view)
-    )
-    return view_in_thread
-
-
 @implementer(IViewMapper)
 @provider(IViewMapperFactory)
 class CoroutineOrExecutorMapper(DefaultViewMapper):  # type: ignore[misc]
-    """Coroutine views on the loop, sync views in a thread pool (the default)."""
-
-    def __call__(self, view: Any) -> Any:
-        mapped = super().__call__(view)
-        if is_coroutine_view(view, self.attr):
-            return mapped
-        return run_in_thread(mapped)
+    """Coroutine views on the loop, sync views in the request's thread (the default)."""
 
 
 @implementer(IViewMapper)
@@ -76,7 +69,11 @@ class CoroutineMapper(DefaultViewMapper):  # type: ignore[misc]
 @implementer(IViewMapper)
 @provider(IViewMapperFactory)
 class ExecutorMapper(DefaultViewMapper):  # type: ignore[misc]
-    """Only sync views, always run in the thread pool."""
+    """Only sync views, always run in the request's thread."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.blocking = kw.get('blocking')
 
     def __call__(self, view: Any) -> Any:
         if is_coroutine_view(view, self.attr):
@@ -86,4 +83,10 @@ class ExecutorMapper(DefaultViewMapper):  # type: ignore[misc]
                 f'with mapper=aiotao.mappers.CoroutineMapper or the default '
                 f'CoroutineOrExecutorMapper.'
             )
-        return run_in_thread(super().__call__(view))
+        if self.blocking is False:
+            raise ConfigurationError(
+                f'ExecutorMapper: the view {_describe(view, self.attr)} has '
+                f'blocking=False, which runs it on the event loop, while '
+                f'ExecutorMapper runs views in a thread: drop one of the two.'
+            )
+        return super().__call__(view)

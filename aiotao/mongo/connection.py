@@ -95,7 +95,7 @@ def _current_loop() -> asyncio.AbstractEventLoop:
         return asyncio.get_running_loop()
     except RuntimeError:
         pass
-    loop = request_loop.get()  # a sync view in a worker thread
+    loop = request_loop()  # a sync view, in its request's thread
     if loop is None:
         raise RuntimeError(
             'the MongoDB client is asynchronous and needs an event loop: use '

@@ -3,11 +3,15 @@
 PasteDeploy (``gunicorn --paste``, ``pserve``) hands a server a WSGI
 callable.  :func:`served_application` looks at it:
 
-* a Pyramid router (it has a ``registry``) is served natively on the event
-  loop through :class:`~aiotao.router.AsyncRouter` (:class:`PyramidApplication`);
-* anything else (a Flask app, a Pyramid app wrapped in WSGI middleware) runs
-  in the loop's thread pool, one request per thread, as under a threaded WSGI
-  server (:class:`ThreadedWSGIApplication`).
+* a Pyramid application that includes aiotao is served natively on the
+  event loop through :class:`~aiotao.router.AsyncRouter`
+  (:class:`PyramidApplication`);
+* anything else — a Pyramid application that does not include aiotao, a
+  Flask app, an app wrapped in WSGI middleware — runs one request per
+  thread, all of its synchronous work in that one thread, exactly as under
+  a threaded WSGI server (:class:`ThreadedWSGIApplication`).  An aiotao
+  application inside middleware still sends its async parts to the
+  worker's loop from there (:mod:`aiotao.sync`).
 
 Both answer ``await app.respond(environ)`` with a started
 :class:`~aiotao.serving.responses.WSGIResponse`; :func:`respond` adds what a
@@ -19,15 +23,16 @@ still runs finished callbacks on its way out.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Protocol
 
 from pyramid.registry import Registry
 
-from aiotao.router import AsyncRouter
+from aiotao.config import includes_aiotao
+from aiotao.router import DEFAULT_THREAD_POOL_SIZE, AsyncRouter
 from aiotao.serving.errors import internal_error_response
 from aiotao.serving.responses import Environ, WSGIApplication, WSGIResponse, run_wsgi
+from aiotao.threads import Lane, ThreadPool, current_lane
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +59,32 @@ class PyramidApplication:
 
 
 class ThreadedWSGIApplication:
-    """A plain WSGI application, called in the loop's thread pool."""
+    """A WSGI application called in a thread of its own for each request."""
 
-    registry: Registry | None = None
-
-    def __init__(self, app: WSGIApplication) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        registry: Registry | None = None,
+        threads: int = DEFAULT_THREAD_POOL_SIZE,
+    ) -> None:
         self.app = app
+        #: The registry of a Pyramid application, for its settings and events.
+        self.registry = registry
+        self.threads = ThreadPool(threads, name='aiotao-wsgi')
 
     def __repr__(self) -> str:
         return f'<ThreadedWSGIApplication {self.app!r}>'
 
     async def respond(self, environ: Environ) -> WSGIResponse:
-        # to_thread copies contextvars, as for aiotao's sync views
-        return await asyncio.to_thread(run_wsgi, self.app, environ)
+        # The request's thread: an aiotao app inside the middleware finds it
+        # (and the loop) there, as its sync views would.
+        lane = Lane(self.threads)
+        token = current_lane.set(lane)
+        try:
+            return await lane.run(run_wsgi, self.app, environ)
+        finally:
+            current_lane.reset(token)
+            lane.release()
 
 
 ServedApplication = PyramidApplication | ThreadedWSGIApplication
@@ -81,13 +99,21 @@ def served_application(app: Any) -> ServedApplication:
     <PyramidApplication ...>
     >>> served_application(lambda environ, start_response: [])  # doctest: +ELLIPSIS
     <ThreadedWSGIApplication ...>
+    >>> served_application(Configurator().make_wsgi_app())  # doctest: +ELLIPSIS
+    <ThreadedWSGIApplication <pyramid.router.Router ...>>
     """
     if isinstance(app, PyramidApplication | ThreadedWSGIApplication):
         return app
-    if isinstance(getattr(app, 'registry', None), Registry):
+    registry = getattr(app, 'registry', None)
+    if isinstance(registry, Registry) and includes_aiotao(registry):
         return PyramidApplication(AsyncRouter.from_wsgi_app(app))
     if not callable(app):
         raise TypeError(f'{app!r} is neither a Pyramid nor a WSGI application')
+    if isinstance(registry, Registry):
+        # a Pyramid app without aiotao: Pyramid's own router, in threads
+        settings = registry.settings or {}
+        size = int(settings.get('aiotao.thread_pool_size') or DEFAULT_THREAD_POOL_SIZE)
+        return ThreadedWSGIApplication(app, registry, size)
     return ThreadedWSGIApplication(app)
 
 

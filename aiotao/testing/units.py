@@ -19,13 +19,14 @@ The way Pyramid users test views, for ``async def`` views::
             self.assertEqual(info['title'], 'home')
 
 ``loop.run_until_complete(view(request))`` works as well; :func:`run`
-saves making and closing a loop, and keeps one per thread, so that a
-client bound to the loop (the MongoDB driver) serves every call of a test.
+saves making and closing a loop, and keeps one for the whole test run, so
+that a client bound to the loop (the MongoDB driver) serves every call of a
+test.
 """
 
 from __future__ import annotations
 
-import asyncio
+import asyncio  # noqa: F401  (the doctest of run() awaits asyncio.sleep)
 from collections.abc import Awaitable
 from functools import cached_property
 from typing import Any, TypeVar
@@ -33,7 +34,7 @@ from typing import Any, TypeVar
 from pyramid import testing
 
 from aiotao.request import AsyncRequestMethods
-from aiotao.sync import run_in_thread_loop
+from aiotao.sync import on_loop_thread, wait_for
 
 __all__ = ['DummyRequest', 'run']
 
@@ -49,19 +50,17 @@ def run(awaitable: Awaitable[T]) -> T:
     >>> run(double(21))
     42
 
-    The loop is made on first use and reused by later calls in the same
-    thread (it is the loop aiotao gives this thread when serving WSGI, so
-    WebTest requests and :func:`run` share it).  In a coroutine, ``await``
-    instead: this raises :exc:`RuntimeError` there.
+    It runs on aiotao's background loop, the loop that also serves the
+    async parts of WSGI requests (WebTest), so a client bound to the loop
+    (the MongoDB driver) serves every call of a test.  In a coroutine,
+    ``await`` instead: this raises :exc:`RuntimeError` there.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return run_in_thread_loop(_as_coroutine(awaitable))
-    raise RuntimeError(
-        'aiotao.testing.run() blocks and an event loop is running in this '
-        'thread: await the coroutine instead (an async test does not need run())'
-    )
+    if on_loop_thread():
+        raise RuntimeError(
+            'aiotao.testing.run() blocks and an event loop is running in this '
+            'thread: await the coroutine instead (an async test does not need run())'
+        )
+    return wait_for(lambda: _as_coroutine(awaitable), 'the coroutine')
 
 
 async def _as_coroutine(awaitable: Awaitable[T]) -> T:

@@ -76,6 +76,6 @@ async def test_sync_views_run_in_the_thread_pool_and_do_not_block_the_loop(
     # the loop answered while eight threads were blocked in time.sleep
     assert hello_done - started < 0.8
     threads = {seen['thread'] for _, seen in results}
-    assert all(name.startswith('aiotao-worker') for name in threads), threads
+    assert all(name.startswith('aiotao-request') for name in threads), threads
     # eight threads (aiotao.thread_pool_size): all eight slept at once
     assert max(done for done, _ in results) - started < 1.9

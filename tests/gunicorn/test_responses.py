@@ -194,7 +194,7 @@ async def test_a_plain_wsgi_app_runs_in_the_thread_pool(
         started = time.monotonic()
         bodies = await asyncio.gather(*(block() for _ in range(8)))
         elapsed = time.monotonic() - started
-    assert all(body.startswith('aiotao-worker') for body in bodies), bodies
+    assert all(body.startswith('aiotao-wsgi') for body in bodies), bodies
     assert all(body.endswith(' /block') for body in bodies)
     assert elapsed < 1.9, f'eight blocking requests took {elapsed:.2f}s on 8 threads'
 
