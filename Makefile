@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: install system-deps run test lint check bench clean docs soak
+.PHONY: test-pythons dist
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,12 +37,35 @@ lint: install
 
 test: install system-deps lint
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-pythons
+
+# The install, scaffold and core-pipeline tests on every other supported
+# Python found here (devtools/pythons.py), each in a .venv-3.X of its own.
+OTHER_PYTHONS_TESTS := tests/test_*.py tests/mappers tests/serving tests/testing \
+	tests/scaffolds tests/test_packaging.py
+test-pythons: install
+	@pythons="$$($(BIN)/python devtools/pythons.py)"; \
+	[ -n "$$pythons" ] || echo "make test-pythons: no other supported Python found here"; \
+	for python in $$pythons; do \
+		version=$$($$python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		echo "make test-pythons: Python $$version ($$python)"; \
+		$(MAKE) --no-print-directory install PYTHON=$$python VENV=.venv-$$version || exit 1; \
+		.venv-$$version/bin/pytest -p no:cacheprovider $(OTHER_PYTHONS_TESTS) || exit 1; \
+	done
+
+# The release: sdist and wheel in dist/ (the tests install the wheel).
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 # The development MongoDB (SecantusDB, data in var/mongodb) runs for as long
-# as gunicorn does; Ctrl-C stops both.
+# as gunicorn does; Ctrl-C stops both.  make run PORT=8080 MONGO_PORT=27018
+PORT ?= 6543
+MONGO_PORT ?= 27017
+MONGO_DATA ?= var/mongodb
 run: install
-	$(BIN)/python devtools/mongodb.py run --data var/mongodb --port 27017 -- \
-		$(BIN)/gunicorn --paste development.ini
+	$(BIN)/python devtools/mongodb.py run --data $(MONGO_DATA) --port $(MONGO_PORT) -- \
+		$(BIN)/gunicorn --paste development.ini --bind 127.0.0.1:$(PORT)
 
 # The reliability suite at full counts (1,000 slowloris, 500 stalled
 # websockets...): minutes, not for CI.
@@ -61,4 +85,4 @@ bench: install
 	$(BIN)/python bench/servers.py
 
 clean:
-	rm -rf $(VENV) var build dist docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* var build dist docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache

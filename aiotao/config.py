@@ -48,6 +48,7 @@ def include_async_pipeline(config: Configurator) -> None:
     config.include('aiotao.execution')
     config.include('aiotao.transactions')
     config.include('aiotao.websocket')
+    config.include('aiotao.worker_check')
     # The batteries come with their settings: an ini that names them gets them.
     settings = config.registry.settings or {}
     if settings.get('mongo.uri'):

@@ -2,7 +2,7 @@
 
 In-process tests call the ASGI application directly, the way a server does
 (``await app(scope, receive, send)``); the same application then runs under
-real servers: uvicorn and gunicorn's own ``-k asgi`` worker.
+real servers: uvicorn, hypercorn and gunicorn's own ``-k asgi`` worker.
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ async def test_a_plain_wsgi_app_is_served_in_threads() -> None:
 
 # -- under real servers --------------------------------------------------------
 
-SERVERS = ['uvicorn', 'gunicorn -k asgi']
+SERVERS = ['uvicorn', 'hypercorn', 'gunicorn -k asgi']
 
 
 @pytest.fixture(params=SERVERS)
@@ -300,6 +300,15 @@ def asgi_server(
             '127.0.0.1',
             '--port',
             str(port),
+        ]
+        server = server_process(argv, port=port, env=env, ready_path='/hello')
+    elif request.param == 'hypercorn':
+        port = free_port()
+        argv = [
+            program('hypercorn'),
+            'tests.pkgs.servingapp:asgi_app()',
+            '--bind',
+            f'127.0.0.1:{port}',
         ]
         server = server_process(argv, port=port, env=env, ready_path='/hello')
     else:
@@ -359,9 +368,10 @@ async def test_websockets_under_a_real_server(asgi_server: ServerProcess) -> Non
         async with connect(asgi_server.url('/nowhere', scheme='ws')):
             pass
     # a refused handshake is the pipeline's response where the server offers
-    # the ASGI "websocket denial response" extension (uvicorn), else the 403
-    # the ASGI specification prescribes (gunicorn's worker)
-    expected = 404 if asgi_server.kind == 'uvicorn' else 403  # type: ignore[attr-defined]
+    # the ASGI "websocket denial response" extension (uvicorn, hypercorn),
+    # else the 403 the ASGI specification prescribes (gunicorn's worker)
+    denial_response = asgi_server.kind in ('uvicorn', 'hypercorn')  # type: ignore[attr-defined]
+    expected = 404 if denial_response else 403
     assert refused.value.response.status_code == expected
 
 

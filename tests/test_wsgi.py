@@ -85,8 +85,17 @@ def waitress_url() -> Iterator[str]:
     try:
         yield f'http://127.0.0.1:{port}'
     finally:
-        server.close()
+        # Closed from its own loop's thread: closing its sockets from this
+        # one races the loop's select() (EBADF in the server's thread).
+        # With nothing left in its map, the loop ends.
+        def close_everything() -> None:
+            for dispatcher in list(server._map.values()):  # type: ignore[union-attr]
+                dispatcher.close()
+
+        server.trigger.pull_trigger(close_everything)  # type: ignore[union-attr]
         thread.join(timeout=5)
+        assert not thread.is_alive()
+        server.task_dispatcher.shutdown()  # type: ignore[union-attr]
 
 
 def test_waitress_serves_async_views_concurrently(waitress_url: str) -> None:

@@ -9,11 +9,18 @@ It is a PasteDeploy app factory, declared in aiotao's entry points::
 
     [app:main]
     use = egg:aiotao
+
+``MONGO_URI`` in the environment replaces the ini's ``mongo.uri`` (the
+database name stays the ini's unless the URI names one): ``make run
+MONGO_PORT=27018`` starts the development MongoDB there and says so.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pyramid.config import Configurator
 
@@ -23,7 +30,7 @@ from aiotao.mappers import WebsocketMapper
 
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
     """Build the demo application (a PasteDeploy ``app_factory``)."""
-    config = Configurator(settings=settings)
+    config = Configurator(settings=mongo_from_environment(settings, os.environ))
     config.include('aiotao')
     config.include('aiotao.websocket')
     config.include('pyramid_jinja2')
@@ -57,3 +64,22 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.add_route('echo', '/echo')
     config.add_view(views.echo, route_name='echo', mapper=WebsocketMapper)
     return config.make_wsgi_app()
+
+
+def mongo_from_environment(
+    settings: dict[str, Any], environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """``settings`` with ``mongo.uri`` from ``$MONGO_URI``, if it is set.
+
+    >>> mongo_from_environment({'mongo.uri': 'mongodb://127.0.0.1:27017/aiotao_demo'},
+    ...                        {'MONGO_URI': 'mongodb://127.0.0.1:27018/'})
+    {'mongo.uri': 'mongodb://127.0.0.1:27018/', 'mongo.db': 'aiotao_demo'}
+    """
+    uri = environ.get('MONGO_URI')
+    if not uri:
+        return settings
+    given = {'mongo.uri': uri}
+    ini_database = urlsplit(str(settings.get('mongo.uri', ''))).path.strip('/')
+    if not urlsplit(uri).path.strip('/') and ini_database:
+        given['mongo.db'] = settings.get('mongo.db') or ini_database
+    return {**settings, **given}

@@ -36,6 +36,11 @@ class WebsocketScaffold(Scaffold):
     summary = 'aiotao project with a websocket echo page, chat, game and request.db'
     template_dir = HERE / 'websocket'
     extends = StarterScaffold
+    # request.db needs a MongoDB on the port of development.ini's mongo.uri
+    before_serving = (
+        'python -m secantus --port 27017 --storage-path var/mongodb &'
+        '   # the development MongoDB',
+    )
 
 
 __all__ = [

@@ -68,6 +68,9 @@ class Scaffold:
     summary: ClassVar[str] = ''
     template_dir: ClassVar[Path]
     extends: ClassVar[type[Scaffold] | None] = None
+    #: Commands to run before the project is served (a development
+    #: database...): ``pcreate`` shows them in its "Next" steps.
+    before_serving: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str) -> None:
         self.name = name

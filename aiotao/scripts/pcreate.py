@@ -181,14 +181,29 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     if args.simulate:
         out.write('Simulated: nothing was written.\n')
     else:
-        out.write(
-            f'\nCreated {names.project} (package {names.package}).  Next:\n'
-            f'    cd {args.output_directory}\n'
-            f'    pip install -e ".[test]"\n'
-            f'    pytest\n'
-            f'    gunicorn --paste development.ini\n'
-        )
+        out.write(f'\nCreated {names.project} (package {names.package}).  Next:\n')
+        for command in next_steps(args.output_directory, scaffolds):
+            out.write(f'    {command}\n')
     return 0
+
+
+def next_steps(directory: str, scaffolds: Sequence[Scaffold]) -> list[str]:
+    """The commands that take a new project to a running server.
+
+    >>> next_steps('shop', [])
+    ['cd shop', 'pip install -e ".[test]"', 'pytest', 'gunicorn --paste development.ini']
+    """
+    before_serving = [
+        command for scaffold in scaffolds for command in scaffold.before_serving
+    ]
+    return [
+        f'cd {directory}',
+        # quoted: zsh would take the brackets for a pattern
+        'pip install -e ".[test]"',
+        'pytest',
+        *dict.fromkeys(before_serving),
+        'gunicorn --paste development.ini',
+    ]
 
 
 if __name__ == '__main__':

@@ -26,6 +26,8 @@ from typing import Any
 
 from pyramid.exceptions import URLDecodeError
 
+from webob.util import status_reasons
+
 from aiotao.serving.responses import ResponseStart, WSGIResponse
 
 log = logging.getLogger(__name__)
@@ -132,10 +134,13 @@ def internal_error_response() -> WSGIResponse:
 def _text_response(
     status: HTTPStatus, message: str, *, close_connection: bool
 ) -> WSGIResponse:
-    body = f'{status.value} {status.phrase}\n\n{message}\n'.encode()
+    # WebOb's phrase, as in the responses of Pyramid apps: Python's
+    # changes with the version (3.13 calls 413 "Content Too Large")
+    phrase = status_reasons.get(status.value, status.phrase)
+    body = f'{status.value} {phrase}\n\n{message}\n'.encode()
     headers = [
         ('Content-Type', 'text/plain; charset=utf-8'),
         ('Content-Length', str(len(body))),
     ]
-    start = ResponseStart(status.value, status.phrase, headers, close_connection)
+    start = ResponseStart(status.value, phrase, headers, close_connection)
     return WSGIResponse(start, [body])

@@ -52,20 +52,22 @@ class Example:
 
     @property
     def where(self) -> str:
-        return f'docs/{self.page}:{self.line}'
+        return f'{(DOCS / self.page).resolve().relative_to(REPO)}:{self.line}'
 
 
 def pages() -> list[str]:
     """The narrative pages whose examples are tested (relative to docs/).
 
     ``tutorial.rst`` has its own test (``test_tutorial.py``); the API pages
-    hold no examples of their own (their docstrings' are doctests).
+    hold no examples of their own (their docstrings' are doctests).  The
+    README, the first page a newcomer reads, is one of them.
     """
-    return sorted(
+    narrative = sorted(
         str(path.relative_to(DOCS))
         for path in DOCS.glob('*.rst')
         if path.name != 'tutorial.rst'
     )
+    return [*narrative, '../README.rst']
 
 
 def read_examples(page: str) -> list[Example]:

@@ -16,7 +16,12 @@ Per page (see :mod:`tests.docs.rst_examples` for the markers):
   installs, and the options given to it must be options it has (parsed by
   the parsers of gunicorn, ``pcreate`` and ``aiotao``, or found in ``--help``);
 * ``nginx`` blocks must forward what aiotao's servers read: the websocket
-  upgrade headers and the ``X-Forwarded-*`` headers of trusted proxies.
+  upgrade headers and the ``X-Forwarded-*`` headers of trusted proxies;
+* ``systemd`` blocks are service units that run gunicorn (its options
+  parsed) in the project's directory, with secrets from an
+  ``EnvironmentFile``, stopped with SIGTERM and restarted on failure;
+* ``bash`` blocks are environment files: ``NAME=value`` lines whose names
+  a generated project reads (its ``environment.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +48,11 @@ from tests.docs.rst_examples import DOCS, REPO, Example, pages, read_examples
 VENV_BIN = Path(sys.executable).parent
 PACKAGE = 'aiotao_docs_examples'
 #: Programs console blocks may run, besides the ones in the virtualenv.
-SYSTEM_PROGRAMS = frozenset({'python3', 'pip', 'cd', 'curl', 'make', 'redis-server'})
+SYSTEM_PROGRAMS = frozenset(
+    {'python3', 'pip', 'cd', 'curl', 'redis-server', 'sudo', 'systemctl', 'nginx'}
+)
+#: Shell built-ins a console block may use (``. .venv/bin/activate``).
+SHELL_BUILTINS = frozenset({'.', 'source', 'export'})
 #: Setting prefixes that are aiotao's (a key under them must be documented).
 AIOTAO_PREFIXES = ('aiotao.', 'mongo.', 'cache.')
 
@@ -232,21 +241,66 @@ def check_ini(example: Example, source: str) -> None:
 
 
 def commands(example: Example) -> list[list[str]]:
-    return [
-        shlex.split(line.removeprefix('$ '), comments=True)
+    lines = [
+        line.removeprefix('$ ')
         for line in example.text.splitlines()
         if line.startswith('$ ')
     ]
+    for line in lines:
+        check_quoting(example, line)
+    return [shlex.split(line, comments=True) for line in lines]
+
+
+def check_quoting(example: Example, line: str) -> None:
+    """Brackets are quoted: zsh (macOS's shell) takes ``.[test]`` for a pattern."""
+    lexer = shlex.shlex(line, posix=False, punctuation_chars=False)
+    lexer.whitespace_split = True
+    lexer.commenters = '#'
+    for token in lexer:
+        if '[' in token and token[0] not in '"\'':
+            raise AssertionError(
+                f'{example.where}: quote {token} ("{token}"): zsh reads brackets '
+                f'as a pattern'
+            )
+
+
+def makefile_targets_and_variables() -> tuple[set[str], set[str]]:
+    text = (REPO / 'Makefile').read_text()
+    targets = set(re.findall(r'^([\w-]+):(?!=)', text, re.MULTILINE))
+    variables = set(re.findall(r'^(\w+) *[?:]?=', text, re.MULTILINE))
+    return targets, variables
+
+
+def check_make(example: Example, args: list[str]) -> None:
+    """``make TARGET VAR=value``: the Makefile has the target and the variable."""
+    targets, variables = makefile_targets_and_variables()
+    for arg in args:
+        if '=' in arg:
+            variable = arg.split('=', 1)[0]
+            assert variable in variables, (
+                f'{example.where}: the Makefile has no {variable}'
+            )
+        else:
+            assert arg in targets, f'{example.where}: the Makefile has no target {arg}'
 
 
 def check_command(example: Example, argv: list[str]) -> None:
+    while re.fullmatch(r'[A-Z_][A-Z0-9_]*=.*', argv[0]):
+        argv = argv[1:]  # VARIABLE=value before the command
     program, *args = argv
     if program == 'python' and args and args[0].endswith('.py'):
         script, *args = args  # a script of this repository
         assert (REPO / script).exists(), f'{example.where}: no {script}'
         check_help(example, [sys.executable, str(REPO / script)], args)
         return
-    if program in SYSTEM_PROGRAMS:
+    if program == 'python' and args[:1] == ['-m']:
+        module, *args = args[1:]
+        check_help(example, [sys.executable, '-m', module], args)
+        return
+    if program == 'make':
+        check_make(example, args)
+        return
+    if program in SYSTEM_PROGRAMS or program in SHELL_BUILTINS:
         return
     assert (VENV_BIN / program).exists(), (
         f'{example.where}: {program} is not installed with aiotao[dev]'
@@ -311,6 +365,54 @@ def check_nginx(example: Example) -> None:
     )
 
 
+# -- systemd and environment files -----------------------------------------------
+
+#: The environment variables a generated project reads (its environment.py).
+ENVIRONMENT_TEMPLATE = (
+    REPO / 'aiotao' / 'scaffolds' / 'websocket' / '+package+' / 'environment.py_tmpl'
+)
+
+
+def project_environment_variables() -> set[str]:
+    return set(
+        re.findall(r"^    '([A-Z_]+)': '", ENVIRONMENT_TEMPLATE.read_text(), re.M)
+    )
+
+
+def check_systemd(example: Example) -> None:
+    """A service unit that serves the project as the docs say it must be served."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read_string(example.text, source=example.where)
+    assert {'Unit', 'Service', 'Install'} <= set(parser.sections()), example.where
+    service = parser['Service']
+    command = shlex.split(service['ExecStart'])
+    assert command[0].endswith('/bin/gunicorn'), f'{example.where}: not gunicorn'
+    check_command(example, ['gunicorn', *command[1:]])
+    # gunicorn reads ./gunicorn.conf.py: the unit runs in the project
+    assert service.get('WorkingDirectory'), f'{example.where}: no WorkingDirectory'
+    # secrets come from a file only root reads, never from the unit
+    assert 'EnvironmentFile' in service, f'{example.where}: no EnvironmentFile'
+    for line in service.get('Environment', '').split():
+        assert not re.search(r'SECRET|PASSWORD|MONGO_URI', line), example.where
+    # SIGTERM is gunicorn's graceful stop; Restart brings a crashed master back
+    assert service.get('KillSignal', 'SIGTERM') == 'SIGTERM', example.where
+    assert service.get('Restart'), f'{example.where}: no Restart'
+
+
+def check_environment_file(example: Example) -> None:
+    """``NAME=value`` lines whose names the generated project reads."""
+    known = project_environment_variables()
+    assert known, 'the scaffold reads no environment variables any more'
+    for line in example.text.splitlines():
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        name, separator, _ = line.partition('=')
+        assert separator and name in known, (
+            f'{example.where}: {name} is not a variable the project reads ({sorted(known)})'
+        )
+
+
 # -- the tests -----------------------------------------------------------------
 
 
@@ -340,6 +442,10 @@ def test_page_examples(
                 check_command(example, argv)
         elif example.language == 'nginx':
             check_nginx(example)
+        elif example.language == 'systemd':
+            check_systemd(example)
+        elif example.language == 'bash':
+            check_environment_file(example)
         elif example.language not in ('python', 'text', 'default', 'json'):
             raise AssertionError(
                 f'{example.where}: no check for {example.language} blocks'

@@ -6,8 +6,8 @@ captioned code block match the generated files, then starts the servers
 the tutorial starts and does what it tells the reader to do in a browser.
 
 Three substitutions, each because the test must not depend on the machine:
-``pip install aiotao`` installs this checkout (the release under test, not
-PyPI's), and the ports 6543 and 27017 become free ports (in the commands
+``pip install aiotao`` installs the wheel ``make dist`` builds from this
+checkout (the release under test, not PyPI's), and the ports 6543 and 27017 become free ports (in the commands
 and in the generated ``development.ini``), so the test runs beside a
 developer's own servers.  A command the test does not know how to run
 fails it: a new step in the tutorial needs a new check here.
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.dist import built_dist
 from tests.harness.gunicorn import REPO_ROOT, ServerProcess, free_port, start_server
 
 TUTORIAL = REPO_ROOT / 'docs' / 'tutorial.rst'
@@ -147,12 +148,14 @@ class FollowedTutorial:
     gunicorn: ServerProcess
 
 
-def _setup_script(commands: list[str], http_port: int, mongo_port: int) -> str:
+def _setup_script(
+    commands: list[str], http_port: int, mongo_port: int, wheel: Path
+) -> str:
     """The commands before the servers start, as one shell script."""
     script = ['set -e']
     for command in commands:
         if command == 'pip install aiotao':
-            command = f'pip install -q {shlex.quote(str(REPO_ROOT))}'
+            command = f'pip install -q {shlex.quote(str(wheel))}'
         elif command.startswith('pip install'):
             command = command.replace('pip install', 'pip install -q', 1)
         elif command == 'pytest':
@@ -187,8 +190,10 @@ def followed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FollowedTutor
     assert commands[-len(servers) :] == servers, 'servers start last'
     workdir = tmp_path_factory.mktemp('tutorial')
     http_port, mongo_port = free_port(), free_port()
+    wheel = built_dist(tmp_path_factory).wheel
+    script = _setup_script(commands[: -len(servers)], http_port, mongo_port, wheel)
     setup = subprocess.run(
-        ['bash', '-c', _setup_script(commands[: -len(servers)], http_port, mongo_port)],
+        ['bash', '-c', script],
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -221,7 +226,8 @@ def followed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FollowedTutor
             port=http_port,
             log_path=workdir / 'gunicorn.log',
             cwd=project,
-            env={'PATH': f'{bin}:/usr/bin:/bin', 'PYTHONPATH': ''},
+            env={'PATH': f'{bin}:/usr/bin:/bin'},
+            import_checkout=False,  # aiotao from the wheel the tutorial installed
         )
         try:
             yield FollowedTutorial(tutorial, project, setup.stdout, http_port, gunicorn)

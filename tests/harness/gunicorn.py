@@ -171,12 +171,22 @@ def start_server(
     env: dict[str, str] | None = None,
     ready_path: str | None = '/',
     timeout: float = 30.0,
+    import_checkout: bool = True,
 ) -> ServerProcess:
-    """Start ``argv`` and wait until it answers HTTP on ``port``."""
+    """Start ``argv`` and wait until it answers HTTP on ``port``.
+
+    The server imports aiotao and the tests' apps from this checkout,
+    unless ``import_checkout`` is false (a project's own virtualenv, with
+    aiotao installed from the wheel).
+    """
     full_env = dict(os.environ)
-    full_env['PYTHONPATH'] = os.pathsep.join(
-        [str(REPO_ROOT), *filter(None, [full_env.get('PYTHONPATH')])]
-    )
+    if import_checkout:
+        full_env['PYTHONPATH'] = os.pathsep.join(
+            [str(REPO_ROOT), *filter(None, [full_env.get('PYTHONPATH')])]
+        )
+    else:
+        full_env.pop('PYTHONPATH', None)
+        full_env.pop('VIRTUAL_ENV', None)
     full_env['PYTHONUNBUFFERED'] = '1'
     full_env.update(env or {})
     log_file = log_path.open('wb')

@@ -134,3 +134,27 @@ def test_missing_arguments_are_a_usage_error(
 ) -> None:
     assert run()[0] == 2
     assert 'pcreate -l' in capsys.readouterr().err
+
+
+def test_the_next_steps_start_what_the_project_needs(tmp_path: Path) -> None:
+    code, output = run('-s', 'aiotao_websocket', str(tmp_path / 'chat'))
+    assert code == 0, output
+    steps = [step.strip() for step in output.split('Next:\n', 1)[1].splitlines()]
+    database = 'python -m secantus --port 27017 --storage-path var/mongodb &'
+    assert steps[1:] == [
+        'pip install -e ".[test]"',  # quoted, for zsh
+        'pytest',
+        f'{database}   # the development MongoDB',
+        'gunicorn --paste development.ini',
+    ]
+    # the database it starts is the one development.ini uses, as in the README
+    project = tmp_path / 'chat'
+    ini = (project / 'development.ini').read_text()
+    assert 'mongo.uri = mongodb://127.0.0.1:27017/chat' in ini
+    assert database in (project / 'README.rst').read_text()
+
+
+def test_the_starter_needs_no_database(tmp_path: Path) -> None:
+    code, output = run('-s', 'aiotao_starter', str(tmp_path / 'bakery'))
+    assert code == 0, output
+    assert 'secantus' not in output

@@ -25,6 +25,8 @@ PYTEST_INI = """\
 filterwarnings =
     error
     ignore:'cgi' is deprecated:DeprecationWarning
+    ignore:pkg_resources is deprecated as an API:UserWarning
+    ignore:Deprecated call to `pkg_resources.declare_namespace:DeprecationWarning
 {extra}
 """
 ASYNCIO = 'asyncio_default_fixture_loop_scope = function\nasyncio_mode = '

@@ -14,7 +14,7 @@ Redis pub/sub keeps nothing: a process that is disconnected misses what is
 published meanwhile.  A connection quiet for :data:`IDLE_PING` seconds is
 pinged, so that a broker gone without a word (a cut network) is noticed
 within ``IDLE_PING + aiotao.broadcast.timeout`` seconds.  The recovery rules are
-:mod:`~aiotao.websocket.backends.broker`'s.  Needs ``pip install aiotao[redis]``.
+:mod:`~aiotao.websocket.backends.broker`'s.  Needs ``pip install "aiotao[redis]"``.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def _check_redis_url(url: str) -> None:
     except ImportError:
         raise ConfigurationError(
             f'{SETTING} = {shown} needs the redis package, which is not '
-            f'installed: pip install aiotao[redis]'
+            f'installed: pip install "aiotao[redis]"'
         ) from None
     except ValueError as exc:
         raise ConfigurationError(

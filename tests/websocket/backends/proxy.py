@@ -52,12 +52,15 @@ class TcpProxy:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-            await server.wait_closed()
         for writer in list(self._writers):
             writer.transport.abort()
         for pipe in list(self._pipes):
             pipe.cancel()
         await asyncio.gather(*self._pipes, return_exceptions=True)
+        if server is not None:
+            # since Python 3.12 this waits for the server's connections
+            # too: only once they are reset
+            await server.wait_closed()
         self._flowing.set()
 
     async def _accept(

@@ -148,7 +148,7 @@ def test_redis_package_missing_says_what_to_install(
     with pytest.raises(
         ConfigurationError,
         match=r'aiotao\.broadcast = redis://127\.0\.0\.1:6379/0 needs the redis '
-        r'package, which is not installed: pip install aiotao\[redis\]',
+        r'package, which is not installed: pip install "aiotao\[redis\]"',
     ):
         read_settings({'aiotao.broadcast': REDIS})
 
