@@ -79,7 +79,8 @@ def write_ini(path: Path, mongo_uri: str) -> Path:
                 'mongo.option.serverSelectionTimeoutMS = 3000',
                 # a test's own secret, in the test's own directory
                 'session.secret = demo-chat-test-secret',
-                'aiotao.chat.presence_ttl = 2',
+                'aiotao.presence.timeout = 2',
+                'aiotao.presence.heartbeat = 0.5',
                 '',
             ]
         )
