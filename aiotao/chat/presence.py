@@ -145,6 +145,10 @@ class ChatPresence:
         a guest whose name is taken gets a free variant of it.
         """
         await self.tracker.start()
+        here = self.tracker.meta_of(topic(room), nick.key)
+        if here is not None and not nick.authenticated:
+            # another tab of this person: it goes by the name they have here
+            return Nickname(str(here.get('nick', nick.name)), key=nick.key), None
         if nick.authenticated:
             await self.signed_in.claim(nick.name, nick.key.removeprefix('user:'))
             return nick, None

@@ -10,6 +10,7 @@ Client to server::
     {"type": "join", "mode": "create", "bots": 3}     # a new public room with 3 bots
     {"type": "join", "mode": "private"}               # a new private room (its code in the welcome)
     {"type": "join", "mode": "private", "code": "K7QX2"}
+    {"type": "join", "room": "3f2a9c1d"}              # that public room (a shared link)
     {"type": "join", "token": "..."}                  # back to my seat after a reconnection
     {"type": "input", "dx": 1, "dy": 0, "aim": 0.5, "fire": true, "seq": 12}
     {"type": "leave"}
@@ -93,6 +94,8 @@ class Join:
     token: Annotated[str, Length(1, 120)] | None = None
     #: Bots in a room this join opens.
     bots: Annotated[int, Range(0, 63)] = 0
+    #: A public room's id: join that one (a link a player shared).
+    room: Annotated[str, Length(1, 40)] | None = None
 
 
 @dataclass
@@ -257,6 +260,11 @@ class GameSession:
             return await self._rejoin(message)
         if message.mode == 'private' and message.code:
             return await self._take_seat(await lobby.by_code(message.code), message)
+        if message.room is not None:
+            info = await lobby.get(message.room)
+            if info.code is not None:  # a private room is joined by its code
+                raise NoSuchRoom(f'room {message.room[:16]!r} is closed')
+            return await self._take_seat(info, message)
         if message.mode == 'quick':
             match = await lobby.quick_match()
             if match is not None:

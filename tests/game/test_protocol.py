@@ -190,6 +190,13 @@ async def test_private_rooms_are_joined_by_code(server: RunningServer) -> None:
         await bob.send('leave')
         await bob.send('join', mode='private', code='NOPE1')
         assert (await bob.message('error', after=start))['code'] == 'no_such_room'
+        # a private room is not joined by its id, a public one is (a shared link)
+        start = len(bob.messages)
+        await bob.send('join', room=private['room'])
+        assert (await bob.message('error', after=start))['code'] == 'no_such_room'
+        assert cid.welcome is not None  # cid's quick join: a public room
+        joined = await bob.join(room=cid.welcome['room'])
+        assert joined['room'] == cid.welcome['room']
 
 
 async def test_a_quick_join_takes_a_bots_seat_in_the_room_with_most_people(
