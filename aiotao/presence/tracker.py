@@ -246,9 +246,11 @@ class Presence:
     async def tracking(self, topic: str, key: str, meta: Meta) -> AsyncIterator[str]:
         """Track a connection for the duration of a ``with`` block::
 
-        async with presence.tracking('room:lobby', userid, {'nick': nick}) as ref:
-            async for message in ws:
-                ...
+            async with presence.tracking('room:lobby', userid, {'nick': nick}) as ref:
+                async for message in ws:
+                    ...
+
+        The connection is untracked when the block ends, even if cancelled.
         """
         ref = await self.track(topic, key, meta)
         try:

@@ -38,10 +38,11 @@ CHROMIUM_ARGS = [
     '--disable-sync',
     '--no-first-run',
 ]
-#: Presence: a killed worker's people have left 3 s after its last word.
+#: Presence: a killed worker's people have left 5 s after its last word (a
+#: loaded machine's pages may take a few seconds to reconnect).
 PRESENCE = {
     'aiotao.presence.heartbeat': '0.5',
-    'aiotao.presence.timeout': '3',
+    'aiotao.presence.timeout': '5',
     'aiotao.presence.linger': '1',
 }
 
