@@ -138,15 +138,19 @@ class ChatPresence:
                 f'{name!r} is the name of a signed-in user; choose another',
             )
 
-    async def settle(self, room: str, nick: Nickname) -> tuple[Nickname, str | None]:
+    async def settle(
+        self, room: str, nick: Nickname, *, as_before: bool = True
+    ) -> tuple[Nickname, str | None]:
         """The name ``nick`` goes by in ``room``, and why it differs, if it does.
 
         A signed-in user keeps their name (and it is recorded as theirs);
-        a guest whose name is taken gets a free variant of it.
+        a guest already in the room (another tab) keeps the name it has
+        there, unless ``as_before`` is false; a guest whose name is taken
+        gets a free variant of it.
         """
         await self.tracker.start()
         here = self.tracker.meta_of(topic(room), nick.key)
-        if here is not None and not nick.authenticated:
+        if here is not None and as_before and not nick.authenticated:
             # another tab of this person: it goes by the name they have here
             return Nickname(str(here.get('nick', nick.name)), key=nick.key), None
         if nick.authenticated:
@@ -249,7 +253,7 @@ class ChatPresence:
     async def _rename_guest(
         self, connection: ChatConnection, room_name: str, owner_name: str
     ) -> None:
-        settled, _ = await self.settle(room_name, connection.nick)
+        settled, _ = await self.settle(room_name, connection.nick, as_before=False)
         await self.rename(connection, settled)
         connection.ws.send_nowait(
             json.dumps(

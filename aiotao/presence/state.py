@@ -154,11 +154,14 @@ class PresenceState:
         entries = self._topics.get(topic, {}).get(key)
         return _shown(entries) if entries else None
 
-    def snapshot(self) -> list[StateEntry]:
-        """This replica's own entries, for a ``state`` message."""
+    def snapshot(self, replica: str | None = None) -> list[StateEntry]:
+        """The entries of ``replica`` (this one's by default), for a ``state`` message."""
+        known = self._replicas.get(replica or self.replica)
+        if known is None:
+            return []
         return [
             [topic, key, ref, entry.meta, entry.stamp[0]]
-            for (topic, key, ref), entry in self._replicas[self.replica].entries.items()
+            for (topic, key, ref), entry in known.entries.items()
         ]
 
     def owns(self, topic: str, key: str, ref: str) -> bool:

@@ -30,7 +30,11 @@ its entries are dropped, and the people that had no connection elsewhere
 leave.  Those who reconnected to another worker meanwhile are present
 there, so they do not leave: no false "left", no second "joined".  No
 clocks are compared between machines.  While this process's own broker is
-unreachable it does not take the others' silence for their death.
+unreachable it does not take the others' silence for their death.  A
+worker that starts (gunicorn's replacement for the dead one) learns the
+dead one's entries from the others' states too, and waits for a first
+state (at most a heartbeat) before its first track: the people
+reconnecting to it are not news.
 
 **A process that stops gracefully** closes its websockets with 1001 and
 their clients reconnect elsewhere: while it closes them
@@ -64,6 +68,8 @@ log = logging.getLogger('aiotao.presence')
 
 #: ``listener(diff)``: what changed in a topic.  Synchronous: it only queues.
 Listener = Callable[[PresenceDiff], None]
+#: Replicas remembered as dropped, at most (a few per worker restart).
+MAX_FORGOTTEN = 1000
 
 
 class Presence:
@@ -99,6 +105,9 @@ class Presence:
         self._heard: dict[str, float] = {}
         #: replicas whose state was asked for -> when
         self._asked: dict[str, float] = {}
+        #: replicas dropped for their silence: not learned again from others
+        self._forgotten: dict[str, None] = {}
+        self._synced = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._started_in: tuple[int, asyncio.AbstractEventLoop] | None = None
@@ -142,6 +151,8 @@ class Presence:
         self.state = PresenceState(f'{os.getpid()}.{secrets.token_hex(6)}')
         self._heard.clear()
         self._asked.clear()
+        self._forgotten.clear()
+        self._synced = asyncio.Event()
         self._refs.clear()
         self._lingering.clear()
         self._muted = False
@@ -153,6 +164,10 @@ class Presence:
             self._runner = asyncio.get_running_loop().create_task(
                 self._run(), name='aiotao.presence'
             )
+            # the others' picture first (a single worker hears nothing)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(self.settings.heartbeat, 1.0)):
+                    await self._synced.wait()
 
     @property
     def _state(self) -> PresenceState:
@@ -309,6 +324,9 @@ class Presence:
     def _lost(self, replica: str) -> None:
         del self._heard[replica]
         self._asked.pop(replica, None)
+        self._forgotten[replica] = None
+        while len(self._forgotten) > MAX_FORGOTTEN:
+            del self._forgotten[next(iter(self._forgotten))]
         log.info(
             'aiotao.presence: no word from %s for %g s: its people have left',
             replica,
@@ -337,6 +355,7 @@ class Presence:
         if sender == state.replica:
             return  # our own, back from the broker
         self._heard[sender] = self._now()
+        self._forgotten.pop(sender, None)  # it speaks: it is alive
         op = message.op
         if op == 'delta':
             diffs = state.apply_delta(sender, message.version, message.changes)
@@ -347,6 +366,8 @@ class Presence:
         elif op == 'state':
             self._asked.pop(sender, None)
             self._dispatch(state.apply_state(sender, message.version, message.entries))
+            self._learn_others(message)
+            self._synced.set()
         elif op == 'beat':
             self._caught_up(sender, message.version)
         elif op == 'hello':
@@ -354,6 +375,20 @@ class Presence:
             self._reply_state(sender)
         elif op == 'sync' and message.to == state.replica:
             self._reply_state(sender)
+
+    def _learn_others(self, message: PresenceMessage) -> None:
+        """The replicas a state tells of that this one never heard of (dead, maybe)."""
+        state = self._state
+        for replica, (version, entries) in message.others.items():
+            if (
+                replica == state.replica
+                or replica in self._forgotten
+                or state.knows(replica)
+            ):
+                continue
+            # its silence counts from now, on this replica's clock
+            self._heard[replica] = self._now()
+            self._dispatch(state.apply_state(replica, version, entries))
 
     def _caught_up(self, sender: str, version: int) -> None:
         """Ask for ``sender``'s state unless what is known of it is at ``version``."""
@@ -377,6 +412,12 @@ class Presence:
         if self._muted:
             return
         state = self._state
+        others = {
+            replica: (version, state.snapshot(replica))
+            for replica in state.replicas()
+            if replica not in self._forgotten
+            and (version := state.version_of(replica)) is not None
+        }
         self._spawn(
             self._send(
                 PresenceMessage(
@@ -385,6 +426,7 @@ class Presence:
                     state.version,
                     entries=state.snapshot(),
                     to=to,
+                    others=others,
                 )
             )
         )

@@ -7,15 +7,19 @@ each process) and, but for ``sync``, the sender's version (``v``)::
     {"p": 1, "op": "beat",  "r": "9f2c…", "v": 12}       still here, at version 12
     {"p": 1, "op": "delta", "r": "9f2c…", "v": 13, "c": [<change>, …]}
     {"p": 1, "op": "sync",  "r": "77ab…", "to": "9f2c…"} send me your whole state
-    {"p": 1, "op": "state", "r": "9f2c…", "v": 13, "e": [<entry>, …], "to": "77ab…"}
+    {"p": 1, "op": "state", "r": "9f2c…", "v": 13, "e": [<entry>, …], "to": "77ab…",
+     "o": {"31d0…": [7, [<entry>, …]]}}
 
-Changes and entries are those of :mod:`aiotao.presence.state`.  What
+Changes and entries are those of :mod:`aiotao.presence.state`.  A
+``state`` also tells what its sender knows of the *other* replicas
+(``o``: their version and entries), so that a replica starting after
+another one died still learns who was on it.  What
 arrives is checked before it is used: anything else (another program on
 the channel, a truncated message) is a :exc:`ForeignMessage`, which the
 tracker logs and skips.
 
 >>> decode(encode(PresenceMessage('beat', 'w1', version=3)))
-PresenceMessage(op='beat', replica='w1', version=3, changes=[], entries=[], to=None)
+PresenceMessage(op='beat', replica='w1', version=3, changes=[], entries=[], to=None, others={})
 >>> decode('{"op": "beat"}')
 Traceback (most recent call last):
 ...
@@ -53,6 +57,9 @@ class PresenceMessage:
     entries: list[StateEntry] = field(default_factory=list)
     #: The replica a ``sync`` or a ``state`` is for (``None``: everyone).
     to: str | None = None
+    #: In a ``state``: what its sender knows of other replicas,
+    #: ``{replica: (version, entries)}``.
+    others: dict[str, tuple[int, list[StateEntry]]] = field(default_factory=dict)
 
 
 def encode(message: PresenceMessage) -> str:
@@ -64,6 +71,11 @@ def encode(message: PresenceMessage) -> str:
         data['c'] = message.changes
     if message.op == 'state':
         data['e'] = message.entries
+        if message.others:
+            data['o'] = {
+                replica: [version, entries]
+                for replica, (version, entries) in message.others.items()
+            }
     if message.to is not None:
         data['to'] = message.to
     return json.dumps(data, separators=(',', ':'))
@@ -119,6 +131,20 @@ def _entry(value: Any) -> StateEntry:
     ]
 
 
+def _others(value: Any) -> dict[str, tuple[int, list[StateEntry]]]:
+    if not isinstance(value, dict):
+        raise ForeignMessage('the other replicas are not an object')
+    others = {}
+    for replica, known in value.items():
+        if not (isinstance(known, list) and len(known) == 2):
+            raise ForeignMessage('another replica is not [version, entries]')
+        others[_name(replica, 'a replica')] = (
+            _count(known[0], 'a version'),
+            [_entry(e) for e in _list(known[1], 'the entries')],
+        )
+    return others
+
+
 def _list(value: Any, what: str) -> list[Any]:
     if not isinstance(value, list):
         raise ForeignMessage(f'{what} is not a list')
@@ -143,6 +169,7 @@ def decode(text: str | bytes) -> PresenceMessage:
         message.changes = [_change(c) for c in _list(data.get('c'), 'the changes')]
     if op == 'state':
         message.entries = [_entry(e) for e in _list(data.get('e'), 'the entries')]
+        message.others = _others(data.get('o', {}))
     to = data.get('to')
     if to is not None:
         message.to = _name(to, 'the addressee')

@@ -241,3 +241,28 @@ async def test_foreign_messages_are_skipped(
     await one.presence.track('room', 'ada', {'nick': 'ada'})
     assert one.heard == ['joined ada']
     assert caplog.text.count('aiotao did not send') == 1
+
+
+async def test_a_worker_started_after_one_died_learns_who_was_on_it(
+    workers: Callable[..., Worker], clock: Clock
+) -> None:
+    victim, survivor = await workers().start(), await workers().start()
+    await victim.presence.track('room', 'ada', {'nick': 'ada'})
+    await victim.presence.track('room', 'bob', {'nick': 'bob'})
+    await settle()
+    await victim.channel.close()  # kill -9
+    await run_for(1, clock, survivor)
+    # gunicorn's replacement starts; ada's page reconnects to it
+    new = await workers().start()
+    assert new.heard == ['was there ada', 'was there bob']
+    await new.presence.track('room', 'ada', {'nick': 'ada'})
+    await settle()
+    assert new.heard == ['was there ada', 'was there bob']  # not news
+    await run_for(7, clock, survivor, new)
+    assert survivor.heard == ['joined ada', 'joined bob', 'left bob']
+    assert new.heard == ['was there ada', 'was there bob', 'left bob']
+    # the dead one is not learned again from a late state
+    await new.presence.advance()
+    new.presence._reply_state('anyone')
+    await run_for(10, clock, survivor, new)
+    assert new.heard.count('left bob') == survivor.heard.count('left bob') == 1
