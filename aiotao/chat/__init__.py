@@ -17,9 +17,13 @@ The modules, by concern:
 * :mod:`~aiotao.chat.views`: the websocket view (join, history, leave);
 * :mod:`~aiotao.chat.connection`: one client's messages (say, nick, ping);
 * :mod:`~aiotao.chat.history`: messages in MongoDB, stored before acknowledged;
-* :mod:`~aiotao.chat.presence`: who is in a room, across workers;
+* :mod:`~aiotao.chat.presence`: who is in a room, across workers
+  (on :mod:`aiotao.presence`), and nicknames unique in a room;
 * :mod:`~aiotao.chat.announcements`: joined / left / renamed, then members;
-* :mod:`~aiotao.chat.nicknames`: names from the identity, the session, or made up;
+* :mod:`~aiotao.chat.nicknames`: names from the identity, the session, or
+  chosen and checked;
+* :mod:`~aiotao.chat.lookalikes`: when two names look the same;
+* :mod:`~aiotao.chat.signed_in`: the names of signed-in users, theirs alone;
 * :mod:`~aiotao.chat.text`: what text may hold;
 * :mod:`~aiotao.chat.rooms`: room names and their groups;
 * :mod:`~aiotao.chat.settings`: the ``aiotao.chat.*`` settings;
@@ -29,8 +33,8 @@ The modules, by concern:
 from aiotao.chat.config import add_chat_route, includeme
 from aiotao.chat.connection import ChatConnection
 from aiotao.chat.history import ChatHistory, get_history
-from aiotao.chat.nicknames import Nickname, nickname_for
-from aiotao.chat.presence import Presence, get_presence
+from aiotao.chat.nicknames import Nickname, check_nickname, nickname_for
+from aiotao.chat.presence import ChatPresence, get_chat_presence
 from aiotao.chat.protocol import ChatMessage
 from aiotao.chat.settings import ChatSettings, get_chat_settings
 from aiotao.chat.views import ChatView
@@ -39,14 +43,15 @@ __all__ = [
     'ChatConnection',
     'ChatHistory',
     'ChatMessage',
+    'ChatPresence',
     'ChatSettings',
     'ChatView',
     'Nickname',
-    'Presence',
     'add_chat_route',
+    'check_nickname',
+    'get_chat_presence',
     'get_chat_settings',
     'get_history',
-    'get_presence',
     'includeme',
     'nickname_for',
 ]

@@ -6,12 +6,14 @@
     config.add_chat_route('chat', '/chat/{room}/socket')
 
 Including it checks the ``aiotao.chat.*`` settings
-(:mod:`aiotao.chat.settings`) at once, includes ``aiotao.websocket``,
-serves the chat page's script and style as static assets
+(:mod:`aiotao.chat.settings`) at once, includes ``aiotao.websocket`` and
+``aiotao.presence`` (who is in a room, across workers), serves the chat
+page's script and style as static assets
 (``request.static_path('aiotao.chat:static/chat.js')`` and ``chat.css``)
-and stops each worker's presence heartbeat when the server stops.  The chat
-keeps its messages and presence in MongoDB: the application needs
-``mongo.uri`` (see :mod:`aiotao.mongo`).
+and the route ``aiotao.chat.nickname`` (``POST /_aiotao/chat/nickname``),
+where a page keeps a guest's new nickname in the session.  The chat keeps
+its messages, and the names of signed-in users, in MongoDB: the
+application needs ``mongo.uri`` (see :mod:`aiotao.mongo`).
 """
 
 from __future__ import annotations
@@ -21,16 +23,17 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-from aiotao.chat.presence import get_presence
 from aiotao.chat.settings import chat_settings
-from aiotao.chat.views import ChatView
-from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
+from aiotao.chat.views import ChatView, keep_nickname
 from aiotao.mappers import WebsocketMapper
 
 __all__ = ['add_chat_route', 'includeme']
 
 #: Where the browser client is served (``aiotao.chat:static``).
 STATIC_NAME = '_aiotao/chat'
+#: The route where a page keeps a guest's nickname in the session.
+NICKNAME_ROUTE = 'aiotao.chat.nickname'
+NICKNAME_PATH = '/_aiotao/chat/nickname'
 
 
 def add_chat_route(
@@ -53,10 +56,6 @@ def add_chat_route(
     config.add_view(view, route_name=name, mapper=WebsocketMapper, **view_options)
 
 
-async def stop_presence(event: ServerStopping) -> None:
-    await get_presence(event.registry).close()
-
-
 def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     # parse now: a bad setting stops the application from starting
@@ -67,6 +66,11 @@ def includeme(config: Configurator) -> None:
             '(e.g. mongo.uri = mongodb://127.0.0.1:27017/myapp) and include aiotao'
         )
     config.include('aiotao.websocket')
+    config.include('aiotao.presence')
     config.add_directive('add_chat_route', add_chat_route)
+    # (before the static view, whose route would take this path)
+    config.add_route(NICKNAME_ROUTE, NICKNAME_PATH)
+    config.add_view(
+        keep_nickname, route_name=NICKNAME_ROUTE, request_method='POST', renderer='json'
+    )
     config.add_static_view(STATIC_NAME, 'aiotao.chat:static', cache_max_age=3600)
-    add_lifecycle_subscriber(config, stop_presence, ServerStopping)

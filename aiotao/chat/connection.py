@@ -4,25 +4,31 @@
 the router decodes and validates each message (bad JSON, an unknown type
 or a bad payload is an ``error`` to that client, and the connection stays
 open) and applies the per-connection rate limit from the settings.
+
+A ``nick`` is checked, never silently changed: a name with characters a
+nickname cannot hold is ``invalid`` (the message says which), one that
+someone in the room goes by (up to case and look-alikes) is
+``nick_taken``, a signed-in user's name is ``nick_reserved``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import PyMongoError
 
 from aiotao.chat import protocol
-from aiotao.chat.announcements import announce
 from aiotao.chat.history import ChatHistory
-from aiotao.chat.nicknames import Nickname, clean_nickname, remember_nickname
-from aiotao.chat.presence import Presence
+from aiotao.chat.nicknames import Nickname, check_nickname, remember_nickname
 from aiotao.chat.protocol import Nick, Ping, Say
 from aiotao.chat.rooms import broadcast_to_room
 from aiotao.chat.settings import ChatSettings
 from aiotao.chat.text import clean_text
 from aiotao.websocket.messages import MessageError, MessageHandlers
+
+if TYPE_CHECKING:
+    from aiotao.chat.presence import ChatPresence
 
 __all__ = ['ChatConnection']
 
@@ -42,9 +48,10 @@ class ChatConnection(MessageHandlers):
     ::
 
         connection = ChatConnection(ws, room='lobby', nick=Nickname('ada'),
-                                    entry=entry, settings=settings,
-                                    history=history, presence=presence)
-        await connection.serve()         # until the client leaves
+                                    settings=settings, history=history,
+                                    presence=get_chat_presence(registry))
+        await presence.enter(connection)     # the room hears of it
+        await connection.serve()             # until the client leaves
     """
 
     def __init__(
@@ -53,15 +60,15 @@ class ChatConnection(MessageHandlers):
         *,
         room: str,
         nick: Nickname,
-        entry: str,
         settings: ChatSettings,
         history: ChatHistory,
-        presence: Presence,
+        presence: ChatPresence,
     ) -> None:
         super().__init__(ws)
         self.room = room
         self.nick = nick
-        self.entry = entry
+        #: The connection's presence ref, while it is in the room.
+        self.ref: str | None = None
         self.settings = settings
         self.history = history
         self.presence = presence
@@ -107,24 +114,17 @@ class ChatConnection(MessageHandlers):
             raise MessageError(
                 'not_allowed', 'signed-in users are called by their user name'
             )
-        name = clean_nickname(message.name)
-        if name is None:
-            raise MessageError(
-                'invalid',
-                'a nickname needs letters or digits',
-                errors=[{'field': 'name', 'problem': 'has no usable character'}],
-            )
-        old = self.nick.name
-        if name != old:
-            await self.presence.rename(self.entry, name)
+        name = check_nickname(message.name)
+        if name != self.nick.name:
+            try:
+                await self.presence.check_free(self.room, name, self.nick.key)
+            except PyMongoError as exc:
+                log.warning('aiotao.chat: cannot check the nickname %r: %s', name, exc)
+                raise MessageError(
+                    'unavailable', 'the nickname could not be checked: try again'
+                ) from None
+            await self.presence.rename(self, Nickname(name, key=self.nick.key))
             remember_nickname(self.ws.request, name)
-            self.nick = Nickname(name)
-            await announce(
-                self.registry,
-                self.presence,
-                self.room,
-                protocol.renamed(self.room, name, old),
-            )
         return {'nick': name}
 
     async def on_ping(self, message: Ping) -> str:

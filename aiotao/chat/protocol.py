@@ -9,7 +9,8 @@ an ``id`` to get a ``reply``)::
 
 Server to client::
 
-    {"type": "welcome", "room": "lobby", "nick": "guest-3f9a", "max_length": 500}
+    {"type": "welcome", "room": "lobby", "nick": "guest-3f9a", "max_length": 500,
+     "rate": 2, "burst": 5, "signed_in": false, "notice": "..."}  (notice: if renamed here)
     {"type": "history", "room": "lobby", "messages": [<message>, ...]}  oldest first
     {"type": "members", "room": "lobby", "members": ["ada", "guest-3f9a"]}
     {"type": "joined", "room": "lobby", "nick": "ada"}
@@ -18,6 +19,8 @@ Server to client::
     {"type": "message", "id": "...", "room": "lobby", "nick": "ada",
      "text": "hello", "at": "2026-11-23T14:02:03.123Z"}
     {"type": "error", "id": 1, "code": "rate_limited", "message": "..."}
+    {"type": "error", "id": 2, "code": "nick_taken", "message": "..."}  (also
+        invalid, nick_reserved, not_allowed: the name is refused, with why)
 
 A ``say`` is acknowledged (its ``reply``) only once the message is stored
 in MongoDB: an acknowledged message is in the history.  Each message has a
@@ -108,8 +111,29 @@ class ChatMessage:
         }
 
 
-def welcome(room: str, nick: str, max_length: int) -> dict[str, Any]:
-    return {'type': 'welcome', 'room': room, 'nick': nick, 'max_length': max_length}
+def welcome(
+    room: str,
+    nick: str,
+    max_length: int,
+    *,
+    rate: float = 2.0,
+    burst: int = 5,
+    signed_in: bool = False,
+) -> dict[str, Any]:
+    """The first message: the client's name, and the limits it must keep.
+
+    >>> welcome('lobby', 'ada', 500)
+    {'type': 'welcome', 'room': 'lobby', 'nick': 'ada', 'max_length': 500, 'rate': 2.0, 'burst': 5, 'signed_in': False}
+    """
+    return {
+        'type': 'welcome',
+        'room': room,
+        'nick': nick,
+        'max_length': max_length,
+        'rate': rate,
+        'burst': burst,
+        'signed_in': signed_in,
+    }
 
 
 def history(room: str, messages: list[ChatMessage]) -> dict[str, Any]:

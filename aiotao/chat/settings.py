@@ -9,9 +9,10 @@ setting                         meaning
 ``aiotao.chat.burst``           messages at once after a pause (5)
 ``aiotao.chat.close_after``     refused messages in a row before a flooding
                                 client is closed with 1008 (20; ``off``)
-``aiotao.chat.presence_ttl``    seconds after which the members of a worker
-                                that died are gone (30)
 ==============================  =============================================
+
+Who is in a room is :mod:`aiotao.presence`'s: its ``aiotao.presence.*``
+settings say how soon the people of a worker that died have left.
 
 A bad value stops the start with a ``ConfigurationError`` naming it:
 
@@ -51,12 +52,6 @@ class ChatSettings:
     rate_limit: RateLimit = field(
         default_factory=lambda: RateLimit(rate=2, burst=5, close_after=20)
     )
-    presence_ttl: float = 30.0
-
-    @property
-    def heartbeat_interval(self) -> float:
-        """How often a worker renews its members' presence (three per TTL)."""
-        return self.presence_ttl / 3
 
 
 def chat_settings(settings: Mapping[str, Any] | None) -> ChatSettings:
@@ -101,13 +96,6 @@ def chat_settings(settings: Mapping[str, Any] | None) -> ChatSettings:
                 optional(whole_number(0, 1_000_000)),
                 'a whole number of refused messages, or off',
             ),
-        ),
-        presence_ttl=read_setting(
-            settings,
-            SETTINGS_PREFIX + 'presence_ttl',
-            default.presence_ttl,
-            positive_number,
-            'a positive number of seconds, e.g. 30',
         ),
     )
 

@@ -1,4 +1,4 @@
-"""The chat's websocket view: one room per connection.
+"""The chat's views: the websocket of a room, and keeping a guest's nickname.
 
 ::
 
@@ -6,15 +6,22 @@
     config.add_chat_route('chat', '/chat/{room}/socket')
 
 A client connecting to ``/chat/lobby/socket`` gets, in order: ``welcome``
-(its nickname), ``history`` (the last messages, oldest first), then what
-everyone in the room gets: ``joined`` and ``members``, and from then on
-every ``message``.  The connection joins the room's group *before* the
-history is read, so no message falls between the two (one may be in both:
-clients dedupe by ``id``).
+(its nickname, the limits it must keep), ``history`` (the last messages,
+oldest first), then what everyone in the room gets: ``joined`` and
+``members``, and from then on every ``message``.  The connection joins the
+room's group *before* the history is read, so no message falls between the
+two (one may be in both: clients dedupe by ``id``).  A guest whose
+nickname someone in the room goes by gets a variant of it for this room,
+and the welcome's ``notice`` says so.
 
 An invalid room name refuses the handshake with 404.  When MongoDB cannot
 be reached the connection is closed with 1013 (try again later), which a
 client's reconnect handles.
+
+``POST /_aiotao/chat/nickname`` (:func:`keep_nickname`, added by the
+include) keeps a guest's new nickname in the session, so that the next
+page and its websocket use it: the page posts it once the websocket
+accepted the rename, since no cookie can be set after a handshake.
 """
 
 from __future__ import annotations
@@ -23,19 +30,33 @@ import logging
 from typing import Any
 
 from pymongo.errors import PyMongoError
-from pyramid.httpexceptions import HTTPNotFound
+from pyramid.csrf import check_csrf_token
+from pyramid.httpexceptions import (
+    HTTPBadRequest,
+    HTTPConflict,
+    HTTPForbidden,
+    HTTPNotFound,
+    HTTPNotImplemented,
+    HTTPServiceUnavailable,
+)
 
 from aiotao.chat import protocol
-from aiotao.chat.announcements import announce
 from aiotao.chat.connection import ChatConnection
 from aiotao.chat.history import get_history
-from aiotao.chat.nicknames import Nickname, nickname_for
-from aiotao.chat.presence import get_presence
+from aiotao.chat.nicknames import (
+    Nickname,
+    check_nickname,
+    nickname_for,
+    remember_nickname,
+)
+from aiotao.chat.presence import get_chat_presence
 from aiotao.chat.rooms import MAX_ROOM_LENGTH, group_name, valid_room
 from aiotao.chat.settings import get_chat_settings
+from aiotao.chat.signed_in import get_signed_in_names
 from aiotao.websocket.connection import WebsocketConnection
+from aiotao.websocket.messages import MessageError
 
-__all__ = ['DEFAULT_ROOM', 'TRY_AGAIN_LATER', 'ChatView', 'room_from']
+__all__ = ['DEFAULT_ROOM', 'TRY_AGAIN_LATER', 'ChatView', 'keep_nickname', 'room_from']
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +100,22 @@ class ChatView:
     def welcome(self, nick: Nickname) -> dict[str, Any]:
         """The first message a client gets."""
         settings = get_chat_settings(self.request.registry)
-        return protocol.welcome(self.room, nick.name, settings.max_length)
+        return protocol.welcome(
+            self.room,
+            nick.name,
+            settings.max_length,
+            rate=settings.rate_limit.rate,
+            burst=int(settings.rate_limit.capacity),
+            signed_in=nick.authenticated,
+        )
 
     async def __call__(self, ws: WebsocketConnection) -> None:
         registry = ws.request.registry
-        presence = get_presence(registry)
+        members = get_chat_presence(registry)
         room = self.room
-        nick = await nickname_for(ws.request)
         await ws.join(group_name(room))
         try:
-            entry = await presence.enter(room, nick.name)
+            nick, notice = await members.settle(room, await nickname_for(ws.request))
         except PyMongoError as exc:
             log.warning('aiotao.chat: cannot join %s: %s', room, exc)
             await ws.close(TRY_AGAIN_LATER, 'the chat database is unavailable')
@@ -97,33 +124,68 @@ class ChatView:
             ws,
             room=room,
             nick=nick,
-            entry=entry,
             settings=get_chat_settings(registry),
             history=get_history(registry),
-            presence=presence,
+            presence=members,
         )
         try:
-            await ws.send_json(self.welcome(nick))
+            welcome = self.welcome(nick)
+            if notice is not None:
+                welcome['notice'] = notice
+            await ws.send_json(welcome)
             recent = await connection.history.recent(room)
             await ws.send_json(protocol.history(room, recent))
-            await announce(registry, presence, room, protocol.joined(room, nick.name))
+            await members.enter(connection)
             await connection.serve()
         except PyMongoError as exc:
             log.warning('aiotao.chat: lost the database in %s: %s', room, exc)
             await ws.close(TRY_AGAIN_LATER, 'the chat database is unavailable')
         finally:
-            await _leave(registry, connection)
+            try:
+                await members.leave(connection)
+            except Exception:
+                # the others stop hearing of this worker's connection anyway
+                log.exception('aiotao.chat: %s left %s', nick.name, room)
 
 
-async def _leave(registry: Any, connection: ChatConnection) -> None:
-    room, nick = connection.room, connection.nick.name
+def _session(request: Any) -> Any:
     try:
-        if await connection.presence.leave(connection.entry):
-            await announce(
-                registry, connection.presence, room, protocol.left(room, nick)
-            )
-    except Exception as exc:
-        # the heartbeat's sweep announces it once the entry is stale
-        log.warning(
-            'aiotao.chat: could not announce that %s left %s: %s', nick, room, exc
+        return request.session
+    except AttributeError:
+        return None
+
+
+async def keep_nickname(request: Any) -> dict[str, str]:
+    """``POST {"nick": "Ada"}``: keep a guest's nickname in the session.
+
+    The name is checked as a rename is (400 with the reason); a signed-in
+    user's name is refused (409), and so is renaming a signed-in user
+    (403).  The request needs the CSRF token (``X-CSRF-Token`` header).
+    """
+    if _session(request) is None:
+        raise HTTPNotImplemented(
+            'this application keeps no sessions (no session factory): a '
+            'nickname lasts for one connection'
         )
+    check_csrf_token(request)  # 400 without the right token
+    try:
+        body = request.json_body
+    except ValueError:
+        body = None
+    name = body.get('nick') if isinstance(body, dict) else None
+    if not isinstance(name, str):
+        raise HTTPBadRequest('send {"nick": "a name"} as JSON')
+    nick = await nickname_for(request)
+    if nick.authenticated:
+        raise HTTPForbidden('signed-in users are called by their user name')
+    try:
+        name = check_nickname(name)
+        holder = await get_signed_in_names(request.registry).holder(name)
+    except MessageError as refused:
+        raise HTTPBadRequest(refused.message) from None
+    except PyMongoError:
+        raise HTTPServiceUnavailable('the chat database is unavailable') from None
+    if holder is not None:
+        raise HTTPConflict(f'{name!r} is the name of a signed-in user')
+    remember_nickname(request, name)
+    return {'nick': name}

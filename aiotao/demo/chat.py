@@ -8,15 +8,23 @@ handshake that follows (with the session cookie) knows it.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.httpexceptions import HTTPFound
 
-from aiotao.chat import get_chat_settings, nickname_for
+from aiotao.chat import ChatView, Nickname, get_chat_settings, nickname_for
 from aiotao.chat.views import DEFAULT_ROOM, room_from
 
-__all__ = ['chat_home', 'chat_page', 'includeme']
+__all__ = ['WorkerChatView', 'chat_home', 'chat_page', 'includeme']
+
+
+class WorkerChatView(ChatView):
+    """The chat, telling each page which worker serves it (the demo shows off workers)."""
+
+    def welcome(self, nick: Nickname) -> dict[str, Any]:
+        return {**super().welcome(nick), 'worker': os.getpid()}
 
 
 async def chat_home(request: Any) -> HTTPFound:
@@ -41,4 +49,4 @@ def includeme(config: Configurator) -> None:
     config.add_view(
         chat_page, route_name='chat', renderer='aiotao.demo:templates/chat.jinja2'
     )
-    config.add_chat_route('chat_socket', '/chat/{room}/socket')
+    config.add_chat_route('chat_socket', '/chat/{room}/socket', view=WorkerChatView)

@@ -27,7 +27,6 @@ async def home(request: Any) -> dict[str, Any]:
         ('echo_test', 'the websocket echo test page (CONNECTED, SENT, RESPONSE)'),
         ('echo', 'a websocket echo (connect with a websocket client)'),
         ('items', 'a page reading and writing MongoDB through request.db'),
-        ('chat_home', 'a websocket chat: rooms, history, presence (aiotao.chat)'),
     ]
     return {'links': [(request.route_path(name), text) for name, text in links]}
 

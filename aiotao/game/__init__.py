@@ -18,6 +18,7 @@ The modules, by concern:
 * :mod:`~aiotao.game.room`: a room: seats, inputs, the tick loop;
 * :mod:`~aiotao.game.patch`: only what changed between two snapshots;
 * :mod:`~aiotao.game.metrics`: tick-time metrics;
+* :mod:`~aiotao.game.names`: names for players who chose none;
 * :mod:`~aiotao.game.lobby`: the rooms of a process, matchmaking;
 * :mod:`~aiotao.game.directory`: which worker owns which room;
 * :mod:`~aiotao.game.relay`: players on one worker, rooms on another;

@@ -3,7 +3,18 @@
 A bounded 2-D arena; each player steers (a direction), aims (an angle) and
 fires.  The server moves players at most :attr:`Arena.speed` per second,
 enforces a cooldown between shots, moves the bullets, scores hits and
-respawns the dead::
+respawns the dead.  What makes it fair to a newcomer:
+
+* a ship (re)spawns at the free spot farthest from every other ship, and is
+  shielded for :attr:`Arena.spawn_protection` seconds (until it fires):
+  bullets pass through it and bots leave it alone;
+* a player whose connection dropped is *away*: its ship stays still, cannot
+  be hit and is not a target, until it comes back or its seat is freed;
+* bots aim worse, fire slower and move slower than a person can;
+* the snapshot says who killed whom (``feed``) and, for a dead ship, by whom
+  and when it is back (``down``), for the page to show.
+
+::
 
     >>> import random
     >>> arena = Arena(random.Random(1))
@@ -64,10 +75,23 @@ class Ship:
     cooldown: float = 0.0
     respawn_in: float = 0.0
     ack: int = 0
+    #: Game time until which bullets pass through it (after a spawn).
+    shielded_until: float = 0.0
+    #: The connection dropped: still, not hittable, not a target.
+    away: bool = False
+    #: Who killed it, and the game time it is back (while dead).
+    killed_by: str = ''
+    back_at: float = 0.0
 
     @property
     def alive(self) -> bool:
         return self.hp > 0
+
+    def shielded(self, now: float) -> bool:
+        return now < self.shielded_until
+
+    def targetable(self, now: float) -> bool:
+        return self.alive and not self.away and not self.shielded(now)
 
 
 @dataclass(slots=True)
@@ -108,7 +132,19 @@ class Arena(GameRules[ArenaInput]):
     bullet_speed = 520.0
     bullet_ttl = 1.2
     max_hp = 3
-    respawn_delay = 1.5
+    respawn_delay = 2.0
+    #: Seconds a (re)spawned ship is shielded, unless it fires first.
+    spawn_protection = 2.0
+    #: Spots tried for a spawn; the one farthest from other ships wins.
+    spawn_candidates = 12
+    #: Bots: slower ships, slower guns, shakier aim (radians), shorter sight.
+    bot_speed = 0.7
+    bot_fire_cooldown = 0.7
+    bot_aim_error = 0.35
+    bot_sight = 380.0
+    #: Kills listed in the feed, and for how long (seconds).
+    feed_size = 5
+    feed_for = 6.0
 
     def __init__(self, rng: random.Random) -> None:
         super().__init__(rng)
@@ -117,25 +153,56 @@ class Arena(GameRules[ArenaInput]):
         self._next_bullet = 0
         self._minds: dict[str, _BotMind] = {}
         self.time = 0.0
+        #: The last kills: ``(time, killer's name, victim's name)``.
+        self.feed: list[tuple[float, str, str]] = []
 
     # -- seats -------------------------------------------------------------
 
-    def _spawn_point(self) -> tuple[float, float]:
+    def _spawn_point(self, me: str | None = None) -> tuple[float, float]:
+        """The candidate spot farthest from every other live ship."""
         margin = self.radius * 3
-        return (
-            self.rng.uniform(margin, self.width - margin),
-            self.rng.uniform(margin, self.height - margin),
-        )
+        others = [
+            (ship.x, ship.y)
+            for id, ship in self.ships.items()
+            if id != me and ship.alive and not ship.away
+        ]
+        best, best_room = (self.width / 2, self.height / 2), -1.0
+        for _ in range(self.spawn_candidates):
+            x = self.rng.uniform(margin, self.width - margin)
+            y = self.rng.uniform(margin, self.height - margin)
+            room = min((math.hypot(x - ox, y - oy) for ox, oy in others), default=0.0)
+            if room > best_room:
+                best, best_room = (x, y), room
+        return best
+
+    def _spawn(self, id: str, ship: Ship) -> None:
+        ship.x, ship.y = self._spawn_point(id)
+        ship.hp = self.max_hp
+        ship.shielded_until = self.time + self.spawn_protection
+        ship.killed_by = ''
 
     def on_join(self, player: Player) -> None:
-        x, y = self._spawn_point()
-        self.ships[player.id] = Ship(player.name, player.bot, x, y, hp=self.max_hp)
+        ship = Ship(player.name, player.bot, 0.0, 0.0)
+        self._spawn(player.id, ship)
+        self.ships[player.id] = ship
         if player.bot:
             self._minds[player.id] = _BotMind(strafe=self.rng.choice((-1.0, 1.0)))
 
     def on_leave(self, player: Player) -> None:
         self.ships.pop(player.id, None)
         self._minds.pop(player.id, None)
+
+    def on_disconnect(self, player: Player) -> None:
+        ship = self.ships.get(player.id)
+        if ship is not None:
+            ship.away = True
+            ship.dx = ship.dy = 0.0
+            ship.firing = False
+
+    def on_reconnect(self, player: Player) -> None:
+        ship = self.ships.get(player.id)
+        if ship is not None:
+            ship.away = False
 
     # -- inputs ------------------------------------------------------------
 
@@ -160,8 +227,9 @@ class Arena(GameRules[ArenaInput]):
             if not ship.alive:
                 ship.respawn_in -= dt
                 if ship.respawn_in <= 0:
-                    ship.x, ship.y = self._spawn_point()
-                    ship.hp = self.max_hp
+                    self._spawn(id, ship)
+                continue
+            if ship.away:
                 continue
             ship.x = _clamp(
                 ship.x + ship.dx * self.speed * dt,
@@ -180,7 +248,8 @@ class Arena(GameRules[ArenaInput]):
         self._move_bullets(dt)
 
     def _fire(self, id: str, ship: Ship) -> None:
-        ship.cooldown = self.fire_cooldown
+        ship.cooldown = self.bot_fire_cooldown if ship.bot else self.fire_cooldown
+        ship.shielded_until = 0.0  # firing ends the spawn protection
         cos, sin = math.cos(ship.aim), math.sin(ship.aim)
         muzzle = self.radius + 2
         x, y = ship.x + cos * muzzle, ship.y + sin * muzzle
@@ -208,21 +277,29 @@ class Arena(GameRules[ArenaInput]):
                 del self.bullets[key]
                 continue
             for id, ship in self.ships.items():
-                if id == bullet.owner or not ship.alive:
+                if id == bullet.owner or not ship.targetable(self.time):
                     continue
                 if math.hypot(ship.x - bullet.x, ship.y - bullet.y) <= hit_distance:
                     del self.bullets[key]
                     self._hit(ship, bullet.owner)
                     break
+        while self.feed and (
+            len(self.feed) > self.feed_size
+            or self.feed[0][0] < self.time - self.feed_for
+        ):
+            self.feed.pop(0)
 
     def _hit(self, ship: Ship, shooter: str) -> None:
         ship.hp -= 1
         if ship.hp <= 0:
             ship.respawn_in = self.respawn_delay
+            ship.back_at = self.time + self.respawn_delay
             ship.firing = False
             scorer = self.ships.get(shooter)
+            ship.killed_by = scorer.name if scorer is not None else 'a ship that left'
             if scorer is not None:
                 scorer.score += 1
+            self.feed.append((round(self.time, 2), ship.killed_by, ship.name))
 
     # -- what players see --------------------------------------------------
 
@@ -232,19 +309,8 @@ class Arena(GameRules[ArenaInput]):
         # keep a still ship out of the delta
         return {
             'arena': {'w': self.width, 'h': self.height, 'r': self.radius},
-            'players': {
-                id: {
-                    'name': ship.name,
-                    'bot': ship.bot,
-                    'x': round(ship.x, 1),
-                    'y': round(ship.y, 1),
-                    'aim': round(ship.aim, 2),
-                    'hp': ship.hp,
-                    'score': ship.score,
-                    'ack': ship.ack,
-                }
-                for id, ship in self.ships.items()
-            },
+            'players': {id: self._ship_state(ship) for id, ship in self.ships.items()},
+            'feed': [list(kill) for kill in self.feed],
             # a bullet flies straight: sent once, when fired (where, when,
             # how fast), it costs nothing more until it hits or expires;
             # clients compute where it is now
@@ -260,6 +326,26 @@ class Arena(GameRules[ArenaInput]):
             },
         }
 
+    def _ship_state(self, ship: Ship) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            'name': ship.name,
+            'bot': ship.bot,
+            'x': round(ship.x, 1),
+            'y': round(ship.y, 1),
+            'aim': round(ship.aim, 2),
+            'hp': ship.hp,
+            'score': ship.score,
+            'ack': ship.ack,
+        }
+        # (only while true: absent keys cost nothing in a delta)
+        if ship.shielded(self.time) and ship.alive:
+            state['shield'] = 1
+        if ship.away:
+            state['away'] = 1
+        if not ship.alive:
+            state['down'] = [ship.killed_by, round(ship.back_at, 2)]
+        return state
+
     # -- bots --------------------------------------------------------------
 
     def bot_input(self, player: Player) -> ArenaInput | None:
@@ -269,28 +355,34 @@ class Arena(GameRules[ArenaInput]):
             return None
         mind.retarget_in -= 1
         target = self.ships.get(mind.target) if mind.target else None
-        if target is None or not target.alive or mind.retarget_in <= 0:
+        if target is None or not target.targetable(self.time) or mind.retarget_in <= 0:
             mind.target = self._nearest(player.id, ship)
             mind.retarget_in = self.rng.randint(20, 60)
             mind.wander = self.rng.uniform(-math.pi, math.pi)
             target = self.ships.get(mind.target) if mind.target else None
+        slow = self.bot_speed
         if target is None:
-            return ArenaInput(dx=math.cos(mind.wander), dy=math.sin(mind.wander))
+            return ArenaInput(
+                dx=math.cos(mind.wander) * slow, dy=math.sin(mind.wander) * slow
+            )
         ax, ay = target.x - ship.x, target.y - ship.y
         distance = math.hypot(ax, ay) or 1.0
-        aim = math.atan2(ay, ax) + self.rng.uniform(-0.15, 0.15)
+        error = self.bot_aim_error
+        aim = math.atan2(ay, ax) + self.rng.uniform(-error, error)
         aim = max(-math.pi, min(math.pi, aim))
         # close in, then circle the target
         if distance > 220:
             dx, dy = ax / distance, ay / distance
         else:
             dx, dy = -ay / distance * mind.strafe, ax / distance * mind.strafe
-        return ArenaInput(dx=dx, dy=dy, aim=aim, fire=distance < 450)
+        return ArenaInput(
+            dx=dx * slow, dy=dy * slow, aim=aim, fire=distance < self.bot_sight
+        )
 
     def _nearest(self, me: str, ship: Ship) -> str | None:
         best, best_distance = None, math.inf
         for id, other in self.ships.items():
-            if id == me or not other.alive:
+            if id == me or not other.targetable(self.time):
                 continue
             distance = math.hypot(other.x - ship.x, other.y - ship.y)
             if distance < best_distance:

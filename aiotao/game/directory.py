@@ -14,8 +14,16 @@ its rooms out of the directory within ``lease`` seconds.
 With ``aiotao.broadcast`` set to Redis or MongoDB, the directory follows it.
 
 The matchmaker's rule, the same everywhere (:func:`fullest_open`): a
-quick join goes to the public room with the most players that still has
-a seat, so that rooms fill up before new ones open.
+quick join goes to the public room with the most people *online* that
+still has a seat for a person (bots give theirs up), so that rooms fill up
+with live players before new ones open, and nobody is sent to a room of
+ghosts (seats waiting for a reconnection).
+
+**Successors.**  When the worker running a room dies, its players, on
+whichever worker they are, must end up together.  The first to notice
+opens a new room and claims it as the dead room's successor
+(:meth:`RoomDirectory.claim_successor`, atomic: one claim wins); everyone
+else asks for the successor and joins it.
 """
 
 from __future__ import annotations
@@ -47,13 +55,19 @@ class RoomInfo:
 
     id: str
     owner: str
+    #: People seated (online, or within their grace period).
     players: int
     capacity: int
     #: The code a private room is joined with; ``None`` for a public room.
     code: str | None = None
+    #: People whose connection is up.
+    online: int = 0
+    #: Seats played by the server (a person may take one).
+    bots: int = 0
 
     @property
     def has_seat(self) -> bool:
+        """A seat for a person (bots give theirs up)."""
         return self.players < self.capacity
 
     def to_json(self) -> str:
@@ -65,14 +79,14 @@ class RoomInfo:
 
 
 def fullest_open(rooms: Iterable[RoomInfo]) -> RoomInfo | None:
-    """The public room with the most players that has a seat left.
+    """The public room with the most people online that has a seat for one more.
 
-    >>> fullest_open([RoomInfo('a', 'w', 2, 4), RoomInfo('b', 'w', 3, 4),
-    ...               RoomInfo('c', 'w', 4, 4), RoomInfo('d', 'w', 3, 4, 'CODE')])
-    RoomInfo(id='b', owner='w', players=3, capacity=4, code=None)
+    >>> fullest_open([RoomInfo('a', 'w', 2, 4, online=2), RoomInfo('b', 'w', 3, 4, online=1),
+    ...               RoomInfo('c', 'w', 4, 4, online=4), RoomInfo('d', 'w', 3, 4, 'CODE', 3)])
+    RoomInfo(id='a', owner='w', players=2, capacity=4, code=None, online=2, bots=0)
     """
     candidates = [room for room in rooms if room.code is None and room.has_seat]
-    return max(candidates, key=lambda room: room.players, default=None)
+    return max(candidates, key=lambda room: (room.online, room.players), default=None)
 
 
 class RoomDirectory(Protocol):
@@ -90,6 +104,16 @@ class RoomDirectory(Protocol):
     async def quick_match(self) -> RoomInfo | None:
         """The room a quick join goes to (:func:`fullest_open`), if any."""
 
+    async def claim_successor(self, room_id: str, successor: str, ttl: float) -> str:
+        """Make ``successor`` the room that replaces ``room_id``, unless one is.
+
+        Atomic across workers: the first claim wins and is kept ``ttl``
+        seconds.  Returns the successor that won.
+        """
+
+    async def successor(self, room_id: str) -> str | None:
+        """The room that replaces ``room_id``, if one was claimed."""
+
     async def close(self) -> None: ...
 
 
@@ -98,12 +122,13 @@ class MemoryDirectory:
 
     >>> directory = MemoryDirectory()
     >>> asyncio.run(directory.publish(RoomInfo('r1', 'w1', 1, 4), lease=10))
-    >>> asyncio.run(directory.quick_match())
-    RoomInfo(id='r1', owner='w1', players=1, capacity=4, code=None)
+    >>> asyncio.run(directory.quick_match()).id
+    'r1'
     """
 
     def __init__(self) -> None:
         self._rooms: dict[str, tuple[RoomInfo, float]] = {}
+        self._successors: dict[str, tuple[str, float]] = {}
 
     def _live(self) -> list[RoomInfo]:
         now = time.monotonic()
@@ -124,8 +149,22 @@ class MemoryDirectory:
     async def quick_match(self) -> RoomInfo | None:
         return fullest_open(self._live())
 
+    async def claim_successor(self, room_id: str, successor: str, ttl: float) -> str:
+        current = await self.successor(room_id)
+        if current is not None:
+            return current
+        self._successors[room_id] = (successor, time.monotonic() + ttl)
+        return successor
+
+    async def successor(self, room_id: str) -> str | None:
+        found = self._successors.get(room_id)
+        if found is None or found[1] <= time.monotonic():
+            return None
+        return found[0]
+
     async def close(self) -> None:
         self._rooms.clear()
+        self._successors.clear()
 
 
 class RedisDirectory:
@@ -194,6 +233,18 @@ class RedisDirectory:
             await redis.srem(f'{self.prefix}public', *expired)
         return fullest_open(RoomInfo.from_json(text) for text in texts if text)
 
+    async def claim_successor(self, room_id: str, successor: str, ttl: float) -> str:
+        redis = self._redis()
+        key = f'{self.prefix}successor:{room_id}'
+        # SET NX: atomic, the first claim wins
+        await redis.set(key, successor, nx=True, px=max(1, int(ttl * 1000)))
+        won = await redis.get(key)
+        return won.decode() if won is not None else successor
+
+    async def successor(self, room_id: str) -> str | None:
+        found = await self._redis().get(f'{self.prefix}successor:{room_id}')
+        return found.decode() if found is not None else None
+
     async def close(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
@@ -220,6 +271,9 @@ class MongoDirectory:
     def _rooms(self) -> Any:
         return self._database()[self.collection_name]
 
+    def _successors(self) -> Any:
+        return self._database()[self.collection_name + '_successors']
+
     @staticmethod
     def _info(document: dict[str, Any] | None) -> RoomInfo | None:
         if document is None:
@@ -230,6 +284,8 @@ class MongoDirectory:
             document['players'],
             document['capacity'],
             document.get('code'),
+            document.get('online', 0),
+            document.get('bots', 0),
         )
 
     async def publish(self, room: RoomInfo, lease: float) -> None:
@@ -263,6 +319,28 @@ class MongoDirectory:
         return fullest_open(
             info for info in map(self._info, documents) if info is not None
         )
+
+    async def claim_successor(self, room_id: str, successor: str, ttl: float) -> str:
+        from pymongo.errors import DuplicateKeyError
+
+        successors = self._successors()
+        now = time.time()
+        await successors.delete_many({'expires': {'$lt': now}})
+        try:
+            # the _id is unique: the first insert wins
+            await successors.insert_one(
+                {'_id': room_id, 'successor': successor, 'expires': now + ttl}
+            )
+        except DuplicateKeyError:
+            won = await self.successor(room_id)
+            return won if won is not None else successor
+        return successor
+
+    async def successor(self, room_id: str) -> str | None:
+        document = await self._successors().find_one(
+            {'_id': room_id, 'expires': {'$gt': time.time()}}
+        )
+        return None if document is None else str(document['successor'])
 
     async def close(self) -> None:
         pass  # the client belongs to aiotao.mongo, which closes it

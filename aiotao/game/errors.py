@@ -17,6 +17,7 @@ __all__ = [
     'GameError',
     'NoSuchRoom',
     'NotInRoom',
+    'OwnerLost',
     'RoomClosed',
     'RoomFull',
     'TooManyRooms',
@@ -42,6 +43,10 @@ class NoSuchRoom(GameError):
 
 class RoomClosed(GameError):
     code = 'room_closed'
+
+
+class OwnerLost(RoomClosed):
+    """The worker running the room fell silent: it is gone."""
 
 
 class BadToken(GameError):

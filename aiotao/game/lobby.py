@@ -1,9 +1,14 @@
 """The lobby of one worker process: the rooms it owns, and matchmaking.
 
-* **Quick join** goes to the fullest public room that has a seat, in the
-  directory (so possibly owned by another worker), or opens a new one.
+* **Quick join** goes to the public room with the most people online that
+  has a seat, in the directory (so possibly owned by another worker), or
+  opens a new one with ``aiotao.game.bots`` bots, whose seats people
+  arriving take.
 * **Create** opens a public room; **private** opens one joined by a short
   code (``code``), which the directory resolves for every worker.
+* **A room whose worker died** is replaced by one successor
+  (:meth:`Lobby.successor_of`), which every worker agrees on through the
+  directory, so that its players stay together.
 * Rooms end themselves once they have been empty for
   ``aiotao.game.empty_timeout`` seconds (bots do not count); the lobby then
   awaits the room's task and takes it out of the directory.  Nothing is
@@ -101,7 +106,15 @@ class Lobby:
     # -- finding a room ----------------------------------------------------
 
     def info(self, room: Room) -> RoomInfo:
-        return RoomInfo(room.id, self.worker, len(room.seats), room.capacity, room.code)
+        return RoomInfo(
+            room.id,
+            self.worker,
+            room.humans,
+            room.capacity,
+            room.code,
+            online=room.online,
+            bots=room.bots,
+        )
 
     def owns(self, info: RoomInfo) -> bool:
         return info.owner == self.worker and info.id in self.rooms
@@ -135,8 +148,47 @@ class Lobby:
 
     # -- owning rooms ------------------------------------------------------
 
-    async def create(self, *, private: bool = False, bots: int = 0) -> Room:
-        """Open a room owned by this process, with ``bots`` seats played by the server."""
+    async def successor_of(
+        self, room_id: str, template: RoomInfo | None = None
+    ) -> RoomInfo:
+        """The room replacing ``room_id``, whose worker died: claimed, or opened here.
+
+        ``template`` (what the directory knew of the dead room) says
+        whether the new room is private and how many bots it has.  Every
+        worker asking gets the same room.
+        """
+        found = await self.directory.successor(room_id)
+        if found is None:
+            template = template or await self.directory.get(room_id)
+            room = await self.create(
+                private=template is not None and template.code is not None,
+                bots=template.bots if template is not None else self.settings.bots,
+                bots_yield=template is None or template.code is None,
+            )
+            found = await self.directory.claim_successor(
+                room_id, room.id, ttl=self.settings.lease * 6
+            )
+            if found == room.id:
+                log.info(
+                    'game room %s replaces %s, whose worker stopped', room.id, room_id
+                )
+                return self.info(room)
+            # another worker's claim came first: that one is the room
+            await room.close('another room replaces the one that stopped')
+        for _attempt in range(50):  # the claimer publishes it right after
+            info = await self.directory.get(found)
+            if info is not None:
+                return info
+            await asyncio.sleep(0.1)
+        raise NoSuchRoom(f'the room replacing {room_id[:16]!r} is gone too')
+
+    async def create(
+        self, *, private: bool = False, bots: int = 0, bots_yield: bool = False
+    ) -> Room:
+        """Open a room owned by this process, with ``bots`` seats played by the server.
+
+        With ``bots_yield``, each person after the first takes a bot's seat.
+        """
         if self.closed:
             raise RoomClosed('the server is shutting down: no new rooms')
         if len(self.rooms) >= self.settings.max_rooms:
@@ -158,6 +210,7 @@ class Lobby:
             # the golden ratio spreads any number of rooms evenly over a period
             phase=self._opened * GOLDEN_RATIO,
             welcome={'worker': os.getpid()},
+            bots_yield=bots_yield,
         )
         self._opened += 1
         room.add_bots(bots)

@@ -6,15 +6,22 @@ flooding past ``aiotao.game.max_messages_per_second`` is closed with 1008.
 
 Client to server::
 
-    {"type": "join", "mode": "quick"}                 # the fullest open room, or a new one
+    {"type": "join", "mode": "quick"}                 # the room with most people online, or a new one
     {"type": "join", "mode": "create", "bots": 3}     # a new public room with 3 bots
     {"type": "join", "mode": "private"}               # a new private room (its code in the welcome)
     {"type": "join", "mode": "private", "code": "K7QX2"}
+    {"type": "join", "room": "3f2a9c1d"}              # that public room (a shared link)
     {"type": "join", "token": "..."}                  # back to my seat after a reconnection
     {"type": "input", "dx": 1, "dy": 0, "aim": 0.5, "fire": true, "seq": 12}
     {"type": "leave"}
 
-(``join`` also takes ``name``; an ``id`` on any message gets a reply.)
+(``join`` also takes ``name``, made unique in the room, and made up when
+empty; an ``id`` on any message gets a reply.)
+
+When the worker running a room dies, its players, on every worker, are
+moved together to one new room: each gets ``moved``, then the new room's
+``welcome``.  A page reconnecting with the token of such a room is moved
+there too.
 
 Server to client::
 
@@ -23,6 +30,7 @@ Server to client::
     {"type": "snapshot", "tick": 120, "state": {...}}    # the whole state
     {"type": "delta", "tick": 121, "patch": {...}}       # what changed (JSON merge patch)
     {"type": "room_closed", "room": "...", "reason": "..."}
+    {"type": "moved", "from": "...", "room": "...", "reason": "..."}  # its worker died: all moved
     {"type": "error", "code": "invalid" | "not_in_room" | "room_full" | ..., "message": "..."}
 
 The view, in an application that includes ``aiotao.game``::
@@ -34,6 +42,7 @@ The view, in an application that includes ``aiotao.game``::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -42,14 +51,23 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from aiotao.game.directory import RoomInfo
-from aiotao.game.errors import NoSuchRoom, NotInRoom, RoomClosed, RoomFull
+from aiotao.game.errors import (
+    GameError,
+    NoSuchRoom,
+    NotInRoom,
+    OwnerLost,
+    RoomClosed,
+    RoomFull,
+)
 from aiotao.game.lobby import Lobby
+from aiotao.game.names import random_name
 from aiotao.game.relay import (
     OWNER_LOST,
     OwnerWatch,
     RelayedConnection,
     RemoteSeat,
     connection_group,
+    moved,
 )
 from aiotao.game.room import Room, state_group
 from aiotao.websocket.messages import MessageError, MessageRouter
@@ -76,6 +94,8 @@ class Join:
     token: Annotated[str, Length(1, 120)] | None = None
     #: Bots in a room this join opens.
     bots: Annotated[int, Range(0, 63)] = 0
+    #: A public room's id: join that one (a link a player shared).
+    room: Annotated[str, Length(1, 40)] | None = None
 
 
 @dataclass
@@ -144,6 +164,8 @@ class GameSession:
         self._owner_watch: OwnerWatch | None = None
         self._relay: RelayedConnection | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        #: The name this connection plays under (the last one asked for).
+        self.name = ''
 
     def detached(self, room_id: str | None) -> bool:
         """The room let this connection's player go (closed, or seat taken over).
@@ -190,17 +212,32 @@ class GameSession:
             seat.room_id,
             self.lobby.settings.owner_timeout,
         )
-        self.ws.send_nowait(
-            json.dumps(
-                {'type': 'room_closed', 'room': seat.room_id, 'reason': OWNER_LOST}
-            )
-        )
         try:
             # if the owner only stalled, the seat waits for a rejoin there
             await seat.disconnect()
-            await self.lobby.forget(seat.room_id)
-        except Exception:  # the broker or directory is away: the lease expires
+        except Exception:  # the broker is away: the owner stops hearing heartbeats
             log.exception('game session %s: releasing a silent room', self.id)
+        try:
+            await self._move_on(seat.room_id, Join(name=self.name))
+        except (GameError, OSError) as exc:
+            log.warning('game session %s: no room to move to: %s', self.id, exc)
+            self.ws.send_nowait(
+                json.dumps(
+                    {'type': 'room_closed', 'room': seat.room_id, 'reason': OWNER_LOST}
+                )
+            )
+
+    async def _move_on(
+        self, room_id: str, message: Join, template: RoomInfo | None = None
+    ) -> dict[str, Any]:
+        """Take a seat in the room replacing ``room_id``, whose worker stopped."""
+        with contextlib.suppress(Exception):  # the lease expires it anyway
+            template = template or await self.lobby.directory.get(room_id)
+            await self.lobby.forget(room_id)
+        successor = await self.lobby.successor_of(room_id, template)
+        self.ws.send_nowait(json.dumps(moved(room_id, successor.id)))
+        fresh = Join(name=message.name or self.name)
+        return await self._take_seat(successor, fresh)
 
     async def _watch_state(self, room_id: str) -> None:
         await self._stop_watching()
@@ -220,22 +257,49 @@ class GameSession:
             raise MessageError('already_in_room', 'leave this room first')
         lobby = self.lobby
         if message.token is not None:
-            info = await lobby.get(message.token.split('.', 1)[0])
-            return await self._take_seat(info, message)
+            return await self._rejoin(message)
         if message.mode == 'private' and message.code:
             return await self._take_seat(await lobby.by_code(message.code), message)
+        if message.room is not None:
+            info = await lobby.get(message.room)
+            if info.code is not None:  # a private room is joined by its code
+                raise NoSuchRoom(f'room {message.room[:16]!r} is closed')
+            return await self._take_seat(info, message)
         if message.mode == 'quick':
             match = await lobby.quick_match()
             if match is not None:
                 try:
                     return await self._take_seat(match, message)
+                except OwnerLost:
+                    with contextlib.suppress(Exception):
+                        await lobby.forget(match.id)
                 except (RoomFull, NoSuchRoom, RoomClosed):
-                    pass  # filled up, ended or its worker died: open a room instead
-        room = await lobby.create(private=message.mode == 'private', bots=message.bots)
+                    pass  # filled up, or ended: open a room instead
+            room = await lobby.create(bots=lobby.settings.bots, bots_yield=True)
+        else:
+            room = await lobby.create(
+                private=message.mode == 'private', bots=message.bots
+            )
         return await self._take_seat(lobby.info(room), message)
 
+    async def _rejoin(self, message: Join) -> dict[str, Any]:
+        """Back to the seat of ``message.token``, or to its room's successor."""
+        assert message.token is not None
+        room_id = message.token.split('.', 1)[0]
+        try:
+            info = await self.lobby.get(room_id)
+        except NoSuchRoom:
+            if await self.lobby.directory.successor(room_id) is None:
+                raise
+            return await self._move_on(room_id, message)
+        try:
+            return await self._take_seat(info, message)
+        except OwnerLost:
+            return await self._move_on(room_id, message, info)
+
     async def _take_seat(self, info: RoomInfo, message: Join) -> dict[str, Any]:
-        name = clean_name(message.name) or 'player'
+        name = clean_name(message.name) or self.name or random_name()
+        self.name = name
         # the state group first: the full snapshot sent for this join must
         # find the connection in it
         await self._watch_state(info.id)
@@ -250,7 +314,9 @@ class GameSession:
             await self._stop_watching()
             raise
         return {
-            key: welcome[key] for key in ('room', 'seat', 'token', 'code', 'worker')
+            key: welcome[key]
+            for key in ('room', 'seat', 'token', 'code', 'worker', 'name')
+            if key in welcome
         }
 
     async def _take_local_seat(
@@ -270,6 +336,7 @@ class GameSession:
             'token': seat.token,
             'code': room.code,
             'worker': os.getpid(),
+            'name': seat.player.name,
         }
 
     async def _take_remote_seat(
@@ -284,9 +351,16 @@ class GameSession:
             request.update(op='rejoin', token=message.token)
         else:
             request.update(op='join', name=name)
-        welcome = await self._relay.request(groups, info.id, request)
-        watch = self._owner_watch = OwnerWatch(self.lobby.settings.owner_timeout)
+        # listening to the room from the start: a silent owner is lost
+        # within its timeout, the join does not wait for nothing
+        watch = OwnerWatch(self.lobby.settings.owner_timeout)
         await groups.join(state_group(info.id), watch)
+        try:
+            welcome = await self._relay.request(groups, info.id, request, watch)
+        except BaseException:
+            await groups.leave(state_group(info.id), watch)
+            raise
+        self._owner_watch = watch
         seat = self.seat = RemoteSeat(groups, info.id, welcome['seat'], self.id)
         self._heartbeat = asyncio.create_task(
             self._keep_relayed(seat, watch), name=f'game session {self.id} heartbeat'

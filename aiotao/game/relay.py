@@ -27,9 +27,12 @@ An owner that dies cannot say that its room closed either: the worker
 holding a relayed player listens to the room's state (an
 :class:`OwnerWatch` in the state group, next to the player's connection)
 and, after ``aiotao.game.owner_timeout`` seconds without a tick (20 a
-second), tells the player the room closed, as a room that failed does,
-and takes the room out of the directory.  The room's lease would say so
-too, but only after up to a whole lease.
+second), takes the room out of the directory and moves the player to the
+room's successor (:meth:`aiotao.game.lobby.Lobby.successor_of`), where
+every other player of the dead room goes too, with a ``moved`` message
+saying why.  A relayed join watches the same way: a room whose owner
+stays silent while it waits for the welcome is lost (:exc:`OwnerLost`)
+within the owner timeout, not after the whole :data:`JOIN_TIMEOUT`.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from aiotao.game.errors import GameError, RoomClosed
+from aiotao.game.errors import GameError, OwnerLost, RoomClosed
 from aiotao.game.room import Room
 from aiotao.websocket.groups import Groups
 from aiotao.websocket.messages import MessageError
@@ -56,6 +59,7 @@ __all__ = [
     'RemoteSeat',
     'connection_group',
     'control_group',
+    'moved',
 ]
 
 log = logging.getLogger(__name__)
@@ -63,8 +67,25 @@ log = logging.getLogger(__name__)
 #: Seconds a relayed join waits for the owner's answer.
 JOIN_TIMEOUT = 5.0
 #: The ``reason`` of the ``room_closed`` a relayed player gets when the
-#: room's worker fell silent.
+#: room's worker fell silent and no other room could take its players.
 OWNER_LOST = 'the server running this room stopped'
+#: How often a relayed join looks whether the room's owner fell silent.
+WATCH_PERIOD = 0.1
+
+
+def moved(room_id: str, successor: str) -> dict[str, str]:
+    """The message telling a player its room's worker stopped, and where all went.
+
+    >>> moved('r1', 'r2')['reason']
+    'the server running room r1 stopped: everyone in it moved to room r2'
+    """
+    return {
+        'type': 'moved',
+        'from': room_id,
+        'room': successor,
+        'reason': f'the server running room {room_id} stopped: everyone in it '
+        f'moved to room {successor}',
+    }
 
 
 def control_group(room_id: str) -> str:
@@ -312,14 +333,33 @@ class RelayedConnection:
         return bool(self.ws.send_nowait(data))
 
     async def request(
-        self, groups: Groups, room_id: str, request: dict[str, Any]
+        self,
+        groups: Groups,
+        room_id: str,
+        request: dict[str, Any],
+        watch: OwnerWatch | None = None,
     ) -> dict[str, Any]:
-        """Send a join request to the room's owner and wait for its welcome."""
-        self._answer = asyncio.get_running_loop().create_future()
+        """Send a join request to the room's owner and wait for its welcome.
+
+        With ``watch`` (listening to the room's state), an owner silent for
+        its timeout is lost (:exc:`OwnerLost`) without waiting longer.
+        """
+        answer_future: asyncio.Future[dict[str, Any]]
+        answer_future = self._answer = asyncio.get_running_loop().create_future()
         try:
             await groups.broadcast(control_group(room_id), json.dumps(request))
             async with asyncio.timeout(JOIN_TIMEOUT):
-                answer = await self._answer
+                while not answer_future.done():
+                    await asyncio.wait([answer_future], timeout=WATCH_PERIOD)
+                    if (
+                        watch is not None
+                        and watch.is_silent()
+                        and not answer_future.done()
+                    ):
+                        raise OwnerLost(
+                            f'room {room_id} did not answer: its worker stopped'
+                        )
+                answer = answer_future.result()
         except TimeoutError:
             raise RoomClosed(
                 f'room {room_id} did not answer: its worker may be gone'

@@ -25,8 +25,13 @@ gets ``{"type": "room_closed", "reason": ...}`` and is free to join
 another room; other rooms run their own tasks and never notice.
 
 **Seats.**  A player gets a token when it joins; a connection that drops
-keeps its seat for ``grace_period`` seconds, and joining with the token
-in that time takes the same seat back (same player id, same score).
+keeps its seat for ``grace_period`` seconds (the rules hear
+``on_disconnect``, and ``on_reconnect`` if it comes back), and joining
+with the token in that time takes the same seat back (same player id,
+same score).  Names are unique in a room: a second "ana" is "ana 2".
+Bots give their seats to people: a person joining a full room takes a
+bot's seat, and in a room opened with ``bots_yield`` (quick play) each
+person after the first sends one bot home.
 
 The room with a test's loop and a list as the broadcast::
 
@@ -116,8 +121,11 @@ class Room:
         late_threshold: float = 0.005,
         phase: float = 0.0,
         welcome: Mapping[str, Any] | None = None,
+        bots_yield: bool = False,
     ) -> None:
         self.rules = rules
+        #: Each person after the first takes a bot's seat (quick play's rooms).
+        self.bots_yield = bots_yield
         self.id = id
         #: The code a private room is joined with; ``None``: a public room.
         self.code = code
@@ -166,6 +174,19 @@ class Room:
         return sum(1 for seat in self.seats.values() if not seat.player.bot)
 
     @property
+    def online(self) -> int:
+        """People whose connection is up (what a quick join looks for)."""
+        return sum(
+            1
+            for seat in self.seats.values()
+            if not seat.player.bot and seat.disconnected_at is None
+        )
+
+    @property
+    def bots(self) -> int:
+        return len(self.seats) - self.humans
+
+    @property
     def state_group(self) -> str:
         return state_group(self.id)
 
@@ -190,10 +211,34 @@ class Room:
                 f'room {self.id} stopped after an error in the game'
             ) from None
 
+    def _unique_name(self, name: str) -> str:
+        taken = {seat.player.name.casefold() for seat in self.seats.values()}
+        if name.casefold() not in taken:
+            return name
+        for number in range(2, 1000):
+            candidate = f'{name[:20].rstrip()} {number}'
+            if candidate.casefold() not in taken:
+                return candidate
+        return f'{name[:12]} {secrets.token_hex(3)}'
+
+    def _send_a_bot_home(self) -> bool:
+        bot = next((s for s in self.seats.values() if s.player.bot), None)
+        if bot is None:
+            return False
+        self.leave(bot.player.id)
+        return True
+
     def _seat(self, name: str, link: PlayerLink | None, bot: bool) -> Seat:
         self._check_open()
+        if (
+            not bot
+            and self.bots
+            and (self.is_full or (self.bots_yield and self.humans >= 1))
+        ):
+            self._send_a_bot_home()
         if self.is_full:
             raise RoomFull(f'room {self.id} is full ({self.capacity} players)')
+        name = self._unique_name(name)
         player = Player(f'p{self._next_player}', name, bot)
         self._next_player += 1
         token = f'{self.id}.{secrets.token_urlsafe(12)}'
@@ -221,7 +266,9 @@ class Room:
             )
         old = seat.link
         seat.link = link
-        seat.disconnected_at = None
+        if seat.disconnected_at is not None:
+            seat.disconnected_at = None
+            self._call_rules(self.rules.on_reconnect, seat.player)
         seat.inputs.clear()
         if old is not None and old is not link:
             old.detach()  # the same player on a new connection: the old one is stale
@@ -235,7 +282,7 @@ class Room:
         for _ in range(count):
             if self.is_full:
                 break
-            seats.append(self._seat(f'bot {self._next_player}', None, bot=True))
+            seats.append(self._seat(bot_name(self._next_player), None, bot=True))
         return seats
 
     def _welcome_message(self, seat: Seat, rejoined: bool) -> str:
@@ -277,8 +324,11 @@ class Room:
         if seat is None or (link is not None and seat.link is not link):
             return
         seat.link = None
+        was_connected = seat.disconnected_at is None
         seat.disconnected_at = asyncio.get_running_loop().time()
         seat.inputs.clear()
+        if was_connected and not self.closed and self._failure is None:
+            self._call_rules(self.rules.on_disconnect, seat.player)
 
     def leave(self, player_id: str) -> None:
         """The player left for good: free the seat now."""
@@ -433,6 +483,15 @@ class Room:
             # wait() does not re-raise the task's cancellation; our own does
             await asyncio.wait([task])
         await self._shutdown('closed', reason)
+
+
+def bot_name(number: int) -> str:
+    """A bot's name: says it is one.
+
+    >>> bot_name(3)
+    'bot 3'
+    """
+    return f'bot {number}'
 
 
 def _error(code: str, message: str) -> str:

@@ -108,6 +108,12 @@ class GameRules(Generic[InputT]):
     def on_leave(self, player: Player) -> None:
         """A player left, or did not come back within the grace period."""
 
+    def on_disconnect(self, player: Player) -> None:
+        """A player's connection dropped; its seat waits for the grace period."""
+
+    def on_reconnect(self, player: Player) -> None:
+        """A player whose connection dropped took its seat back."""
+
     def on_input(self, player: Player, input: InputT) -> None:
         """Apply one checked input of ``player``; raise :exc:`InvalidInput` to refuse it."""
 

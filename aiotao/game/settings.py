@@ -7,6 +7,8 @@
     aiotao.game.tick_rate = 20            # ticks per second
     aiotao.game.grace_period = 15         # seconds a dropped player keeps its seat
     aiotao.game.empty_timeout = 2         # seconds an empty room lives on
+    aiotao.game.bots = 3                  # bots in a room quick play opens (people
+                                          # arriving take their seats)
     aiotao.game.max_rooms = 100           # rooms one worker process owns at most
     aiotao.game.max_queued_inputs = 4     # inputs waiting per player for a tick
     aiotao.game.max_messages_per_second = 40  # per connection; flooding closes 1008
@@ -137,6 +139,8 @@ class GameSettings:
     tick_rate: float = 20.0
     grace_period: float = 15.0
     empty_timeout: float = 2.0
+    #: Bots in a room quick play opens.
+    bots: int = 3
     max_rooms: int = 100
     max_queued_inputs: int = 4
     max_messages_per_second: float = 40.0
@@ -156,6 +160,7 @@ class GameSettings:
             tick_rate=tick_rate,
             grace_period=_number(settings, 'grace_period', 15, 0, 3600, 'seconds'),
             empty_timeout=_number(settings, 'empty_timeout', 2, 0, 3600, 'seconds'),
+            bots=_integer(settings, 'bots', 3, 0, 63, 'bots'),
             max_rooms=_integer(settings, 'max_rooms', 100, 1, 100_000, 'rooms'),
             max_queued_inputs=_integer(
                 settings, 'max_queued_inputs', 4, 1, 1000, 'inputs per player'

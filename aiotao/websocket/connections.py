@@ -15,9 +15,10 @@ when they are closed; the set holds no closed connection.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Protocol
 
-__all__ = ['close_all', 'open_connections']
+__all__ = ['close_all', 'closing', 'open_connections']
 
 
 class Closable(Protocol):
@@ -31,6 +32,8 @@ class Closable(Protocol):
 
 
 _open: set[Closable] = set()
+#: The event loops whose connections :func:`close_all` closed (their server stops).
+_closing: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
 def register(connection: Closable) -> None:
@@ -63,6 +66,7 @@ async def close_all(code: int = 1001, reason: str = 'server shutting down') -> i
     ``aiotao.websocket.close_timeout``.  Connections of other event loops
     (other threads) are left alone: they cannot be closed from this one.
     """
+    _closing.add(asyncio.get_running_loop())
     connections = open_connections()
     for connection in connections:
         connection.close_nowait(code, reason)
@@ -71,3 +75,21 @@ async def close_all(code: int = 1001, reason: str = 'server shutting down') -> i
         return_exceptions=True,
     )
     return len(connections)
+
+
+def closing() -> bool:
+    """Whether the running loop's server closes (or closed) its websockets to stop.
+
+    What a view learns when its connection ends this way: the client was
+    told the server is going away and reconnects elsewhere, so the view
+    should not tell others that this person left (see
+    :mod:`aiotao.presence.tracker`).
+
+    >>> async def main():
+    ...     before = closing()
+    ...     await close_all()
+    ...     return before, closing()
+    >>> asyncio.run(main())
+    (False, True)
+    """
+    return asyncio.get_running_loop() in _closing

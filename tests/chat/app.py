@@ -12,10 +12,11 @@ import os
 from typing import Any
 
 from pyramid.config import Configurator
+from pyramid.csrf import get_csrf_token
 from pyramid.request import Request
 from pyramid.session import SignedCookieSessionFactory
 
-from aiotao.chat import ChatView, Nickname
+from aiotao.chat import ChatView, Nickname, nickname_for
 from aiotao.chat.nicknames import SESSION_KEY
 
 
@@ -40,9 +41,17 @@ class PidChatView(ChatView):
 
 
 async def set_nick(request: Request) -> dict[str, Any]:
-    """``/nick?name=ada``: what a page does to keep a nickname in the session."""
+    """``/nick?name=ada``: what a page does to keep a nickname in the session.
+
+    As a chat page does, it also makes the session's guest id.
+    """
     request.session[SESSION_KEY] = request.params['name']
-    return {'nick': request.params['name']}
+    return {'nick': (await nickname_for(request)).name}
+
+
+async def csrf_token(request: Request) -> dict[str, Any]:
+    """``/csrf``: the token a page would embed, for the nickname ``POST``."""
+    return {'token': get_csrf_token(request)}
 
 
 def make_config(settings: dict[str, Any]) -> Configurator:
@@ -55,6 +64,8 @@ def make_config(settings: dict[str, Any]) -> Configurator:
     config.add_chat_route('lobby', '/lobby')
     config.add_route('nick', '/nick')
     config.add_view(set_nick, route_name='nick', renderer='json')
+    config.add_route('csrf', '/csrf')
+    config.add_view(csrf_token, route_name='csrf', renderer='json')
     config.add_route('hello', '/hello')
     config.add_view(lambda request: 'hello', route_name='hello', renderer='string')
     return config

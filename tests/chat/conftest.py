@@ -15,8 +15,12 @@ from tests.harness.mongodb import mongo_db, mongo_uri, mongodb, private_mongodb
 
 __all__ = ['gunicorn', 'mongo_db', 'mongo_uri', 'mongodb', 'private_mongodb']
 
-#: A short presence TTL: a dead worker's members go within a second or two.
-FAST = {'aiotao.chat.presence_ttl': '1.5'}
+#: Short presence timings: a dead worker's members go within a second or two.
+FAST = {
+    'aiotao.presence.heartbeat': '0.3',
+    'aiotao.presence.timeout': '1.5',
+    'aiotao.presence.linger': '0.3',
+}
 
 StartClient = Callable[..., Awaitable[TestClient]]
 

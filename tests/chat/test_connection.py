@@ -168,17 +168,22 @@ async def test_a_guest_may_rename_and_the_room_is_told(
     ):
         await join(ada)
         old = (await join(guest))['welcome']['nick']
-        await guest.send_json({'type': 'nick', 'id': 1, 'name': ' Grace <3 '})
-        assert (await until(guest, 'reply', id=1))['data'] == {'nick': 'Grace 3'}
+        # not silently mangled: refused, saying why
+        await guest.send_json({'type': 'nick', 'id': 0, 'name': ' Grace <3 '})
+        refused = await until(guest, 'error', id=0)
+        assert refused['code'] == 'invalid'
+        assert "not '<'" in refused['message']
+        await guest.send_json({'type': 'nick', 'id': 1, 'name': ' Grace H. '})
+        assert (await until(guest, 'reply', id=1))['data'] == {'nick': 'Grace H.'}
         assert await until(ada, 'renamed') == {
             'type': 'renamed',
             'room': 'lobby',
-            'nick': 'Grace 3',
+            'nick': 'Grace H.',
             'old': old,
         }
-        assert (await until(ada, 'members'))['members'] == ['ada', 'Grace 3']
+        assert (await until(ada, 'members'))['members'] == ['ada', 'Grace H.']
         await guest.send_json({'type': 'say', 'text': 'hi'})
-        assert (await until(ada, 'message'))['nick'] == 'Grace 3'
+        assert (await until(ada, 'message'))['nick'] == 'Grace H.'
         # a signed-in user keeps the name of the identity
         await ada.send_json({'type': 'nick', 'id': 2, 'name': 'admin'})
         assert (await until(ada, 'error', id=2))['code'] == 'not_allowed'

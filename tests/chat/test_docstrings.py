@@ -8,7 +8,10 @@ import importlib
 import pytest
 
 MODULES = [
+    'aiotao.chat.announcements',
+    'aiotao.chat.lookalikes',
     'aiotao.chat.nicknames',
+    'aiotao.chat.presence',
     'aiotao.chat.protocol',
     'aiotao.chat.rooms',
     'aiotao.chat.settings',

@@ -16,8 +16,6 @@ def test_defaults() -> None:
     assert settings.history_size == 50
     assert settings.max_length == 500
     assert settings.rate_limit == RateLimit(rate=2, burst=5, close_after=20)
-    assert settings.presence_ttl == 30
-    assert settings.heartbeat_interval == 10
 
 
 def test_every_setting_is_read() -> None:
@@ -28,14 +26,12 @@ def test_every_setting_is_read() -> None:
             'aiotao.chat.rate': '0.5',
             'aiotao.chat.burst': '3',
             'aiotao.chat.close_after': 'off',
-            'aiotao.chat.presence_ttl': '4.5',
         }
     )
     assert settings == ChatSettings(
         history_size=0,
         max_length=140,
         rate_limit=RateLimit(rate=0.5, burst=3, close_after=None),
-        presence_ttl=4.5,
     )
 
 
@@ -51,8 +47,6 @@ def test_every_setting_is_read() -> None:
         ('rate', 'nan'),
         ('burst', '0'),
         ('close_after', '-2'),
-        ('presence_ttl', 'inf'),
-        ('presence_ttl', '0'),
     ],
 )
 def test_a_bad_value_names_its_setting(name: str, value: str) -> None:
@@ -72,4 +66,13 @@ def test_the_chat_needs_mongodb() -> None:
     config = Configurator(settings={})
     config.include('aiotao')
     with pytest.raises(ConfigurationError, match=r'set mongo\.uri'):
+        config.include('aiotao.chat')
+
+
+def test_the_old_presence_setting_says_what_replaced_it(mongo_uri: str) -> None:
+    config = Configurator(
+        settings={'mongo.uri': mongo_uri, 'aiotao.chat.presence_ttl': '30'}
+    )
+    config.include('aiotao')
+    with pytest.raises(ConfigurationError, match=r'set aiotao\.presence\.timeout = 30'):
         config.include('aiotao.chat')

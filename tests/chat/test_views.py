@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from aiotao.testing import TestClient, WebsocketRejected
@@ -134,3 +136,56 @@ async def test_without_the_database_the_client_is_told_to_come_back_later(
             await ws.recv()
     assert closed.value.code == 1013
     assert 'database' in closed.value.reason
+
+
+async def test_a_second_tab_is_no_news_and_closing_it_is_no_left(
+    client: TestClient,
+) -> None:
+    async with client.websocket_connect(
+        '/chat/lobby', headers={'X-User': 'bob'}
+    ) as bob:
+        await join(bob)
+        async with client.websocket_connect(
+            '/chat/lobby', headers={'X-User': 'ada'}
+        ) as ada:
+            await join(ada)
+            assert (await until(bob, 'joined'))['nick'] == 'ada'
+            async with client.websocket_connect(
+                '/chat/lobby', headers={'X-User': 'ada'}
+            ) as second_tab:
+                # the tab gets the list, and the room hears nothing
+                assert (await until(second_tab, 'welcome'))['nick'] == 'ada'
+                members = await until(second_tab, 'members')
+                assert members['members'] == ['ada', 'bob']
+            await bob.send_json({'type': 'ping', 'id': 'after'})
+            await until(bob, 'reply', id='after')
+            await asyncio.sleep(0.6)  # past the linger of the tab
+            await bob.send_json({'type': 'ping', 'id': 'later'})
+            # nothing came between: no "ada joined", no "ada left"
+            assert (await bob.recv_json())['id'] == 'later'
+        assert (await until(bob, 'left'))['nick'] == 'ada'
+
+
+async def test_a_page_keeps_a_guests_nickname_in_the_session(
+    client: TestClient,
+) -> None:
+    token = (await client.get('/csrf')).json['token']
+    url = '/_aiotao/chat/nickname'
+    refused = await client.post(url, json={'nick': 'Ada'})
+    assert refused.status_int == 400  # no CSRF token
+    headers = {'X-CSRF-Token': token}
+    bad = await client.post(url, json={'nick': '<i>Ada</i>'}, headers=headers)
+    assert bad.status_int == 400 and "not '<', '>' or '/'" in bad.text
+    kept = await client.post(url, json={'nick': ' Ada L. '}, headers=headers)
+    assert kept.status_int == 200 and kept.json == {'nick': 'Ada L.'}
+    async with client.websocket_connect('/chat/lobby') as ws:
+        assert (await until(ws, 'welcome'))['nick'] == 'Ada L.'
+    # a signed-in user's name cannot be kept; a signed-in user cannot rename
+    async with client.websocket_connect('/chat/lobby', headers={'X-User': 'grace'}):
+        pass
+    taken = await client.post(url, json={'nick': 'GRACE'}, headers=headers)
+    assert taken.status_int == 409
+    signed_in = await client.post(
+        url, json={'nick': 'x'}, headers={**headers, 'X-User': 'grace'}
+    )
+    assert signed_in.status_int == 403

@@ -63,3 +63,26 @@ async def test_items_refuses_a_post_without_the_csrf_token(client: TestClient) -
     response = await client.post('/items', data={'text': 'forged'})
     assert response.status_int == 400
     assert 'forged' not in (await client.get('/items')).text
+
+
+async def test_the_home_page_leads_with_the_chat_and_the_arena(
+    client: TestClient,
+) -> None:
+    page = (await client.get('/')).text
+    main = page.split('<main>', 1)[1]
+    first_links = [part.split('"', 1)[0] for part in main.split('href="')[1:3]]
+    assert first_links == ['/chat', '/game']
+
+
+async def test_the_pages_share_one_stylesheet_and_an_icon(client: TestClient) -> None:
+    for path in ('/', '/chat/lobby', '/game', '/echo-test', '/items', '/page'):
+        page = (await client.get(path)).text
+        for asset in ('style.css', 'favicon.svg'):
+            href = page.split(f'/static/{asset}', 1)[0].rsplit('"', 1)[1]
+            response = await client.get(href + f'/static/{asset}')
+            assert response.status_int == 200, (path, asset)
+    # the scaffold's projects get the same stylesheet and icon
+    scaffold = Path(__file__).parents[2] / 'aiotao/scaffolds/websocket/+package+/static'
+    demo = Path(__file__).parents[2] / 'aiotao/demo/static'
+    for asset in ('style.css', 'favicon.svg'):
+        assert (scaffold / asset).read_text() == (demo / asset).read_text()

@@ -68,6 +68,26 @@ async def test_private_rooms_are_found_by_code_and_removed(
     assert await directory.get('d') is None
 
 
+async def test_quick_match_prefers_people_online_to_ghosts(
+    directory: RoomDirectory,
+) -> None:
+    # 'ghosts': three seats waiting for reconnections, nobody online
+    await directory.publish(RoomInfo('ghosts', 'w1', 3, 10, online=0), lease=10)
+    await directory.publish(RoomInfo('live', 'w2', 2, 10, online=2, bots=3), lease=10)
+    match = await directory.quick_match()
+    assert match is not None and (match.id, match.bots) == ('live', 3)
+
+
+async def test_one_successor_wins_however_many_claim(directory: RoomDirectory) -> None:
+    assert await directory.successor('dead') is None
+    claims = await asyncio.gather(
+        *(directory.claim_successor('dead', f'new{n}', ttl=10) for n in range(5))
+    )
+    assert len(set(claims)) == 1
+    assert await directory.successor('dead') == claims[0]
+    assert await directory.successor('other') is None
+
+
 async def test_an_entry_expires_with_its_lease(directory: RoomDirectory) -> None:
     await directory.publish(RoomInfo('a', 'gone-worker', 1, 4), lease=0.2)
     assert await directory.get('a') is not None

@@ -14,6 +14,7 @@ MODULES = [
     'aiotao.game.errors',
     'aiotao.game.lobby',
     'aiotao.game.metrics',
+    'aiotao.game.names',
     'aiotao.game.patch',
     'aiotao.game.protocol',
     'aiotao.game.relay',

@@ -1,10 +1,11 @@
-"""A room's owning worker dies: its players relayed from other workers are told.
+"""A room's owning worker dies: its players, on every worker, stay together.
 
 The owner broadcasts the room's state every tick; the worker holding a
 relayed player listens (:class:`~aiotao.game.relay.OwnerWatch`) and,
-after ``aiotao.game.owner_timeout`` seconds of silence, sends the player
-``room_closed``, frees the session and takes the room out of the
-directory, so that a quick join finds a live room at once.
+after ``aiotao.game.owner_timeout`` seconds of silence, takes the room out
+of the directory and moves the player to the room's one successor, with
+a ``moved`` message; a player of the dead worker reconnecting with its
+seat token is moved to the same room.
 """
 
 from __future__ import annotations
@@ -19,17 +20,15 @@ from typing import Any
 
 import pytest
 
-from aiotao.game.arena import ArenaInput
 from aiotao.game.directory import MemoryDirectory, RoomInfo
-from aiotao.game.errors import NotInRoom
 from aiotao.game.lobby import Lobby
-from aiotao.game.protocol import GameSession, Join
+from aiotao.game.protocol import GameSession, Join, LocalSeat
 from aiotao.game.relay import (
-    OWNER_LOST,
     OwnerWatch,
     RemoteSeat,
     connection_group,
     control_group,
+    moved,
 )
 from aiotao.game.room import state_group
 from aiotao.game.settings import GameSettings
@@ -164,7 +163,7 @@ def heartbeats(session: GameSession) -> list[asyncio.Task[Any]]:
     return [task for task in asyncio.all_tasks() if task.get_name() == name]
 
 
-async def test_a_relayed_session_leaves_a_room_whose_owner_died() -> None:
+async def test_relayed_sessions_move_together_when_the_owner_dies() -> None:
     groups = Groups(InMemoryBackend())
     directory = MemoryDirectory()
     settings = GameSettings.from_settings(
@@ -173,49 +172,61 @@ async def test_a_relayed_session_leaves_a_room_whose_owner_died() -> None:
     lobby = Lobby(settings, groups, directory)
     owner = DyingOwner(groups)
     await owner.start()
-    await directory.publish(RoomInfo('r1', 'another-worker', 1, 10), lease=60)
-    ws = Connection(groups)
-    session = GameSession(ws, lobby)
+    await directory.publish(RoomInfo('r1', 'another-worker', 2, 10, bots=2), lease=60)
+    ws, other_ws = Connection(groups), Connection(groups)
+    session, other = GameSession(ws, lobby), GameSession(other_ws, lobby)
     try:
-        welcome = await session.join(Join())
+        welcome = await session.join(Join(name='ana'))
         assert (welcome['room'], welcome['seat']) == ('r1', 'p1')
+        await other.join(Join(name='bob'))
         assert isinstance(session.seat, RemoteSeat)
-        # a live owner keeps the player in, past many timeouts' worth of ticks
+        # a live owner keeps the players in, past many timeouts' worth of ticks
         await asyncio.sleep(1.0)
         assert isinstance(session.seat, RemoteSeat)
-        assert not ws.of_type('room_closed')
+        assert not ws.of_type('moved')
 
         await owner.die()
-        waited = await wait_until(lambda: ws.of_type('room_closed'), timeout=2)
+        waited = await wait_until(lambda: ws.of_type('moved'), timeout=2)
         # silent since its last tick (up to 50 ms before it died)
         assert 0.3 - 0.05 <= waited < 0.3 + 0.5
-        assert ws.of_type('room_closed') == [
-            {'type': 'room_closed', 'room': 'r1', 'reason': OWNER_LOST}
-        ]
-        # the session is out of the room: nothing left listening or beating
-        assert session.seat is None
+        [told] = ws.of_type('moved')
+        successor = told['room']
+        assert told == moved('r1', successor)
+        await wait_until(lambda: other_ws.of_type('moved'), timeout=2)
+        assert other_ws.of_type('moved') == [told]  # the same room for both
+        assert not ws.of_type('room_closed')
+        # the new room plays here, with both, and the old one's bots (but
+        # the one the second person took the seat of)
+        assert isinstance(session.seat, LocalSeat)
+        assert session.seat.room_id == successor
+        room = lobby.rooms[successor]
+        await wait_until(lambda: room.humans == 2, timeout=2)
+        assert room.bots == 1
+        assert ws.of_type('welcome')[-1]['room'] == successor
+        await wait_until(lambda: ws.of_type('snapshot'), timeout=2)
+        # nothing left listening to the dead room; it is out of the
+        # directory, and its successor is known to every worker
         await wait_until(lambda: not heartbeats(session), timeout=1)
         assert groups.members(state_group('r1')) == frozenset()
-        # the seat is released, should the owner only have stalled; and the
-        # room is out of the directory for every worker
-        await wait_until(lambda: owner.requests[-1]['op'] == 'disconnect', 1)
         assert await directory.get('r1') is None
-        # no input goes to the room any more
-        relayed = len(owner.requests)
-        with pytest.raises(NotInRoom):
-            await session.input(ArenaInput(dx=1))
-        assert len(owner.requests) == relayed
-        # the room's own room_closed, arriving late, is not told twice
+        assert await directory.successor('r1') == successor
+        # the seat was released, should the owner only have stalled
+        await wait_until(lambda: owner.requests[-1]['op'] == 'disconnect', 1)
+        # the old room's late room_closed is not passed on
         late = {'type': 'room_closed', 'room': 'r1', 'reason': 'late'}
         await groups.broadcast(connection_group(session.id), json.dumps(late))
-        assert len(ws.of_type('room_closed')) == 1
+        assert ws.of_type('room_closed') == []
 
-        # a quick join opens a room on this worker, which plays
-        again = await session.join(Join())
-        assert again['room'] in lobby.rooms
-        await wait_until(lambda: ws.of_type('snapshot'), timeout=2)
+        # a player of the dead worker coming back with its token joins them
+        third_ws = Connection(groups)
+        third = GameSession(third_ws, lobby)
+        back = await third.join(Join(token='r1.token', name='cy'))
+        assert back['room'] == successor
+        assert third_ws.of_type('moved') == [told]
+        await third.closed()
     finally:
         await session.closed()
+        await other.closed()
         await owner.die()
         await lobby.close()
 
@@ -244,13 +255,14 @@ def two_workers(
     return server.url('/game/ws', scheme='ws')
 
 
-async def test_a_relayed_player_is_told_when_the_owning_worker_is_killed(
+async def test_players_of_a_killed_worker_stay_together(
     two_workers: str,
 ) -> None:
     url = two_workers
     async with connect(url) as ana:
         owner = ana.messages[0]['worker']
-        room = (await ana.join(name='ana'))['room']
+        first = await ana.join(name='ana')
+        room, token = first['room'], first['token']
         async with connect_elsewhere(url, owner) as bob:
             relay_worker = bob.messages[0]['worker']
             joined = await bob.join(name='bob')
@@ -258,20 +270,24 @@ async def test_a_relayed_player_is_told_when_the_owning_worker_is_killed(
 
             os.kill(owner, signal.SIGKILL)
             killed = time.monotonic()
-            closed = await bob.message('room_closed')
+            told = await bob.message('moved')
             # owner_timeout (1 s), and a little for the check's period
             assert time.monotonic() - killed < 2.5
-            assert closed == {'type': 'room_closed', 'room': room, 'reason': OWNER_LOST}
-            # bob is out of the room: his inputs are refused on his worker
-            start = len(bob.messages)
-            await bob.send('input', dx=1)
-            assert (await bob.message('error', after=start))['code'] == 'not_in_room'
-
-            # a quick join goes to a live worker at once, not to the dead room
-            started = time.monotonic()
-            again = await bob.join(name='bob')
-            assert time.monotonic() - started < 2.5
-            assert again['room'] != room
-            assert again['worker'] == relay_worker
+            successor = told['room']
+            assert told == moved(room, successor)
+            assert successor != room
+            await bob.wait_for(lambda p: p.welcome and p.welcome['room'] == successor)
+            assert bob.welcome is not None
+            assert bob.welcome['worker'] == relay_worker  # the room plays here
             tick = bob.tick
-            await bob.wait_for(lambda p: p.tick > tick + 5)  # the room plays
+            await bob.wait_for(lambda p: p.tick > tick + 5)
+
+            # ana's page reconnects (to the survivor, or gunicorn's new
+            # worker) with her seat's token: she joins bob, not a new room
+            async with connect_elsewhere(url, owner) as ana_again:
+                again = await ana_again.join(token=token, name='ana')
+                assert again['room'] == successor
+                assert (await ana_again.message('moved'))['room'] == successor
+                await bob.wait_for(
+                    lambda p: {'ana', 'bob'} <= {q['name'] for q in p.players.values()}
+                )

@@ -190,14 +190,39 @@ async def test_private_rooms_are_joined_by_code(server: RunningServer) -> None:
         await bob.send('leave')
         await bob.send('join', mode='private', code='NOPE1')
         assert (await bob.message('error', after=start))['code'] == 'no_such_room'
+        # a private room is not joined by its id, a public one is (a shared link)
+        start = len(bob.messages)
+        await bob.send('join', room=private['room'])
+        assert (await bob.message('error', after=start))['code'] == 'no_such_room'
+        assert cid.welcome is not None  # cid's quick join: a public room
+        joined = await bob.join(room=cid.welcome['room'])
+        assert joined['room'] == cid.welcome['room']
 
 
-async def test_a_full_room_sends_a_quick_join_elsewhere(server: RunningServer) -> None:
+async def test_a_quick_join_takes_a_bots_seat_in_the_room_with_most_people(
+    server: RunningServer,
+) -> None:
     url = server.ws('/game/ws')
     async with connect(url) as ana, connect(url) as bob:
         full = await ana.join(mode='create', bots=Arena.max_players - 1)
         assert len(ana.players) == Arena.max_players
-        assert (await bob.join())['room'] != full['room']
+        joined = await bob.join()
+        assert joined['room'] == full['room']
+        await bob.wait_for(lambda p: len(p.players) == Arena.max_players)
+        bots = [p for p in bob.players.values() if p['bot']]
+        assert len(bots) == Arena.max_players - 2
+
+
+async def test_quick_play_with_no_room_opens_one_with_bots(
+    server: RunningServer,
+) -> None:
+    async with connect(server.ws('/game/ws')) as ana:
+        await ana.join(name='')
+        names = [p['name'] for p in ana.players.values()]
+        assert sum(p['bot'] for p in ana.players.values()) == 3
+        me = ana.players[ana.me]['name']
+        assert me not in ('', 'player') and ' ' in me  # made up: "swift otter"
+        assert len(set(names)) == len(names)
 
 
 async def test_empty_rooms_are_cleaned_up_with_their_tasks(

@@ -131,12 +131,30 @@ async def test_bots_play_through_the_same_inputs() -> None:
     assert counts['p2'] >= 6 and counts['p2'] % 2 == 0
 
 
-async def test_the_room_is_full_at_max_players() -> None:
+async def test_the_room_is_full_at_max_players_of_people() -> None:
     room = make_room(Group())
     await room.join('ana', Link())
     assert len(room.add_bots(5)) == 2  # Counters.max_players is 3
+    # a person takes a bot's seat
+    await room.join('bob', Link())
+    assert (room.humans, room.bots) == (2, 1)
+    await room.join('cy', Link())
+    assert (room.humans, room.bots) == (3, 0)
     with pytest.raises(RoomFull):
         await room.join('late', Link())
+    assert room.add_bots(1) == []
+    await room.close()
+
+
+async def test_names_are_unique_in_a_room_and_bots_yield_in_quick_rooms() -> None:
+    room = make_room(Group(), bots_yield=True)
+    first = await room.join('ana', Link())
+    room.add_bots(2)
+    second = await room.join('ANA', Link())
+    assert (first.player.name, second.player.name) == ('ana', 'ANA 2')
+    # each person after the first sent a bot home
+    assert (room.humans, room.bots) == (2, 1)
+    await room.close()
 
 
 async def test_a_dropped_player_gets_its_seat_back_within_the_grace_period() -> None:

@@ -35,7 +35,9 @@ __all__ = ['private_mongodb', 'redis_server']
 QUICK = {
     'aiotao.chat.rate': '1000',
     'aiotao.chat.burst': '1000',
-    'aiotao.chat.presence_ttl': '1.5',
+    'aiotao.presence.heartbeat': '0.3',
+    'aiotao.presence.timeout': '1.5',
+    'aiotao.presence.linger': '0.3',
     'aiotao.broadcast.timeout': '1',
     'aiotao.broadcast.retry_max': '0.5',
     'mongo.option.serverSelectionTimeoutMS': '1500',
