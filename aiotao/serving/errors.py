@@ -25,7 +25,6 @@ from http import HTTPStatus
 from typing import Any
 
 from pyramid.exceptions import URLDecodeError
-
 from webob.util import status_reasons
 
 from aiotao.serving.responses import ResponseStart, WSGIResponse
