@@ -17,7 +17,8 @@ body is made as the renderer would make it and the response is built
 directly in the state Pyramid's steps leave it in.  Any other renderer
 (pyramid_jinja2's, say) is called as Pyramid calls it, and only the
 response is built directly, when the renderer left ``request.response``
-alone and returned text.  Everything else takes Pyramid's own path.
+alone and returned text; pyramid_jinja2's renderer, which keeps no state,
+is made once per view instead of once per request.  Everything else takes Pyramid's own path.
 
 The final state (header order, content type, charset) is not written down
 here: it is read once from WebOb itself, by running Pyramid's steps on a
@@ -48,6 +49,7 @@ from pyramid.registry import Registry
 from pyramid.renderers import JSON, RendererHelper, string_renderer_factory
 from pyramid.request import Request as PyramidRequest
 from pyramid.response import Response
+from pyramid_jinja2 import Jinja2RendererFactory
 from zope.interface import implementedBy
 
 from aiotao.settings import read_setting
@@ -55,6 +57,9 @@ from aiotao.settings import read_setting
 _BEFORE_RENDER = (implementedBy(BeforeRender),)
 # what ``request.response`` is on a Pyramid request (a reify, made on first use)
 _RESPONSE_PROPERTY = PyramidRequest.__dict__['response']
+
+#: Renderer factories whose renderers keep no state: made once per view.
+_STATELESS_FACTORIES = {Jinja2RendererFactory}
 
 #: The values of the ``aiotao.json`` setting.
 JSON_ENCODERS = ('json', 'orjson')
@@ -182,6 +187,7 @@ class RenderPath:
         self.helper = helper
         self.registry = registry
         self._orjson: Callable[..., bytes] | None = None
+        self._made: tuple[Any, RendererHelper] | None = None
         if json_encoder(registry.settings) == 'orjson':
             self._orjson = _orjson_dumps()
 
@@ -210,7 +216,7 @@ class RenderPath:
                 return self._text_response(result, 'text/plain', request)
         elif factory.__class__ is JSON and self._fresh_response_possible(request):
             return self._json_response(factory, result, request)
-        view_renderer = helper.clone()
+        view_renderer = self._renderer_made_once(factory)
         system = {
             'view': view_inst,
             'renderer_name': view_renderer.name,  # b/c
@@ -224,6 +230,24 @@ class RenderPath:
         if value.__class__ is str and self._fresh_response_possible(request):
             return self._text_response(value, None, request)
         return view_renderer._make_response(value, request)
+
+    def _renderer_made_once(self, factory: Any) -> RendererHelper:
+        """The helper Pyramid clones per request, and its renderer made.
+
+        Pyramid calls the renderer factory on every render.  For a factory
+        known to make renderers that keep no state of their own
+        (pyramid_jinja2's: its renderer looks the template up on every
+        call, so template reloading is unchanged), the renderer is made
+        once per view and factory.
+        """
+        if factory.__class__ not in _STATELESS_FACTORIES:
+            return self.helper.clone()
+        made = self._made
+        if made is None or made[0] is not factory:
+            helper = self.helper.clone()
+            helper.renderer  # noqa: B018  (made now, before it is shared)
+            made = self._made = (factory, helper)
+        return made[1]
 
     def _text_response(self, text: str, content_type: str | None, request: Any) -> Any:
         shape = response_shape(content_type)

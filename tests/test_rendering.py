@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -363,3 +364,58 @@ def test_json_setting_is_checked_at_include() -> None:
     config = Configurator(settings={'aiotao.json': 'simplejson'})
     with pytest.raises(ConfigurationError, match=r'aiotao.json = .simplejson.'):
         config.include('aiotao')
+
+
+# -- pyramid_jinja2 ---------------------------------------------------------------
+
+PAGE = """{% extends "layout.jinja2" %}{% block body %}{% trans %}Hello{% endtrans %}
+{{ request.path }} {{ renderer_name }} {{ title }} {{ context.__class__.__name__ }}
+{% endblock %}"""
+LAYOUT = '<html><title>{{ title }}</title>{% block body %}{% endblock %}</html>'
+
+
+def jinja2_page(directory: Any, **options: Any) -> Setup:
+    (directory / 'page.jinja2').write_text(PAGE)
+    (directory / 'layout.jinja2').write_text(LAYOUT)
+
+    def setup(config: Configurator) -> None:
+        config.include('pyramid_jinja2')
+        config.add_jinja2_search_path(str(directory))
+        view({'title': 'T\u00e9'}, 'page.jinja2', **options)(config)
+
+    return setup
+
+
+def test_jinja2_page_as_pyramid_renders_it(tmp_path: Any) -> None:
+    body = same_as_pyramid(jinja2_page(tmp_path))[2].decode()
+    assert 'Hello\n/ page.jinja2 T\u00e9 DefaultRootFactory' in body
+
+
+def test_jinja2_before_render_subscriber(tmp_path: Any) -> None:
+    def subscriber(event: Any) -> None:
+        event.rendering_val['title'] = 'from a subscriber'
+
+    def setup(config: Configurator) -> None:
+        config.add_subscriber(subscriber, BeforeRender)
+        jinja2_page(tmp_path)(config)
+
+    assert b'from a subscriber' in same_as_pyramid(setup)[2]
+
+
+def test_jinja2_templates_reload(tmp_path: Any) -> None:
+    config = Configurator(settings={'pyramid.reload_templates': 'true'})
+    config.include('aiotao')
+    jinja2_page(tmp_path)(config)
+    router = make_async_app(config)
+
+    async def twice() -> list[bytes]:
+        first = await router.handle(Request.blank('/').environ)
+        page = tmp_path / 'layout.jinja2'
+        page.write_text('changed {% block body %}{% endblock %}')
+        stat = page.stat()
+        os.utime(page, (stat.st_atime + 10, stat.st_mtime + 10))
+        second = await router.handle(Request.blank('/').environ)
+        return [first.body, second.body]
+
+    first, second = asyncio.run(twice())
+    assert first.startswith(b'<html>') and second.startswith(b'changed')
