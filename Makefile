@@ -82,7 +82,8 @@ bench: install
 	$(BIN)/pip install -q -e '.[bench]'
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; } || \
 		{ echo "make bench needs wrk: apt-get install wrk"; exit 1; }
-	$(BIN)/python bench/pipeline.py
+	@mkdir -p docs/bench
+	$(BIN)/python bench/pipeline.py | tee docs/bench/pipeline.txt
 	@if command -v valgrind >/dev/null 2>&1; then \
 		$(BIN)/python bench/instructions.py --table docs/bench/instructions.txt; \
 	else echo "make bench: no valgrind, instruction counts skipped (apt-get install valgrind)"; fi
