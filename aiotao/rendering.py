@@ -61,6 +61,19 @@ _RESPONSE_PROPERTY = PyramidRequest.__dict__['response']
 #: Renderer factories whose renderers keep no state: made once per view.
 _STATELESS_FACTORIES = {Jinja2RendererFactory}
 
+#: Options of ``json.dumps`` that run no code of the application's.
+_SAFE_JSON_OPTIONS = frozenset(
+    {
+        'skipkeys',
+        'ensure_ascii',
+        'check_circular',
+        'allow_nan',
+        'indent',
+        'separators',
+        'sort_keys',
+    }
+)
+
 #: The values of the ``aiotao.json`` setting.
 JSON_ENCODERS = ('json', 'orjson')
 
@@ -270,7 +283,16 @@ class RenderPath:
         return self.helper._make_response(value, request)
 
     def _json_response(self, factory: JSON, result: Any, request: Any) -> Any:
-        default = factory._make_default(request)
+        """Pyramid's ``JSON`` renderer and ``_make_response``, for less."""
+        pyramid_default = factory._make_default(request)
+
+        def default(obj: Any) -> Any:
+            # Code of the application's runs from here (``__json__``, the
+            # renderer's adapters): it finds request.response as Pyramid's
+            # renderer left it before serializing.
+            _set_content_type(request, 'application/json')
+            return pyramid_default(obj)
+
         if (
             self._orjson is not None
             and factory.serializer is json.dumps
@@ -283,14 +305,22 @@ class RenderPath:
                 except Exception:
                     pass  # json.dumps below says what is wrong, as in Pyramid
                 else:
-                    response = request.__dict__['response'] = shape.response(body)
-                    return response
+                    if 'response' not in request.__dict__:
+                        response = request.__dict__['response'] = shape.response(body)
+                        return response
+                    return self.helper._make_response(body, request)
+        if factory.serializer is not json.dumps or not _SAFE_JSON_OPTIONS.issuperset(
+            factory.kw
+        ):
+            # a serializer or an encoder class of the application's own: run
+            # after request.response is made, as in Pyramid
+            _set_content_type(request, 'application/json')
         try:
             value = factory.serializer(result, default=default, **factory.kw)
         except BaseException:
             _set_content_type(request, 'application/json')
             raise
-        if value.__class__ is str:
+        if value.__class__ is str and 'response' not in request.__dict__:
             return self._text_response(value, 'application/json', request)
         return self._pyramid_response(value, 'application/json', request)
 

@@ -160,6 +160,36 @@ def test_json_renderer_adapters_and_json_method() -> None:
     assert json.loads(body) == [{'path': '/'}, '2026-12-04']
 
 
+class Counted:
+    """Serialized by ``__json__``, which writes to ``request.response``."""
+
+    def __json__(self, request: Any) -> Any:
+        response = request.response
+        response.headers['X-Seen-Type'] = response.content_type
+        return 'counted'
+
+
+def test_json_method_writing_to_request_response() -> None:
+    headers = dict(same_as_pyramid(view({'a': Counted()}, 'json'))[1])
+    assert headers['X-Seen-Type'] == 'application/json'
+
+
+def test_json_encoder_class_of_the_application() -> None:
+    class Encoder(json.JSONEncoder):
+        def encode(self, obj: Any) -> str:
+            from pyramid.threadlocal import get_current_request
+
+            response = get_current_request().response
+            response.headers['X-Encoder'] = response.content_type
+            return super().encode(obj)
+
+    def setup(config: Configurator) -> None:
+        config.add_renderer('json', JSON(cls=Encoder))
+        view({'a': 1}, 'json')(config)
+
+    assert dict(same_as_pyramid(setup)[1])['X-Encoder'] == 'application/json'
+
+
 def test_json_renderer_error_leaves_what_pyramid_leaves() -> None:
     def failing(request: Any) -> Any:
         request.add_finished_callback(remember_response)
@@ -334,6 +364,16 @@ def test_orjson_uses_the_renderers_adapters() -> None:
 
     body = served(setup, **{'aiotao.json': 'orjson'})[0][2]
     assert json.loads(body) == ['from __json__', 'adapted']
+
+
+def test_orjson_json_method_writing_to_request_response() -> None:
+    (_, headers, body), _ = served(
+        view({'a': Counted()}, 'json'), **{'aiotao.json': 'orjson'}
+    )
+    assert json.loads(body) == {'a': 'counted'}
+    assert dict(headers)['X-Seen-Type'] == 'application/json'
+    assert dict(headers)['Content-Type'] == 'application/json'
+    assert dict(headers)['Content-Length'] == str(len(body))
 
 
 def test_orjson_errors_are_pyramids() -> None:
