@@ -77,12 +77,17 @@ docs: install
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 # Speed, side by side with peers in one run (ratios; the machine is shared).
+# The tables of docs/performance.rst are rewritten (docs/bench/*.txt).
 bench: install
 	$(BIN)/pip install -q -e '.[bench]'
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk; } || \
 		{ echo "make bench needs wrk: apt-get install wrk"; exit 1; }
-	$(BIN)/python bench/pipeline.py
-	$(BIN)/python bench/servers.py
+	@mkdir -p docs/bench
+	$(BIN)/python bench/pipeline.py | tee docs/bench/pipeline.txt
+	@if command -v valgrind >/dev/null 2>&1; then \
+		$(BIN)/python bench/instructions.py --table docs/bench/instructions.txt; \
+	else echo "make bench: no valgrind, instruction counts skipped (apt-get install valgrind)"; fi
+	$(BIN)/python bench/servers.py --table docs/bench/servers.txt
 
 clean:
 	rm -rf $(VENV) .venv-3.* var build dist docs/_build *.egg-info .pytest_cache .mypy_cache .ruff_cache

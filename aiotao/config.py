@@ -26,6 +26,7 @@ from pyramid.viewderivers import VIEW
 from aiotao import threadlocal
 from aiotao.interfaces import IAsyncPipeline
 from aiotao.mappers import CoroutineOrExecutorMapper
+from aiotao.rendering import json_encoder
 from aiotao.viewderivers import REPLACED_DERIVERS
 
 
@@ -51,6 +52,7 @@ def include_async_pipeline(config: Configurator) -> None:
     config.include('aiotao.worker_check')
     # The batteries come with their settings: an ini that names them gets them.
     settings = config.registry.settings or {}
+    json_encoder(settings)  # a wrong aiotao.json fails here, named
     if settings.get('mongo.uri'):
         config.include('aiotao.mongo')
     if settings.get('cache.backend'):

@@ -68,9 +68,13 @@ class Call:
 
 
 class Step(Protocol):
-    """What steps yield: :class:`Call`, or :class:`aiotao.view.CallView`."""
+    """What steps yield: :class:`Call`, or :class:`aiotao.view.CallView`.
 
-    async def on_loop(self) -> Any: ...
+    ``on_loop`` returns the awaitable that does the step on the loop (the
+    callee's own coroutine where it can: no frame of the step's own).
+    """
+
+    def on_loop(self) -> Awaitable[Any]: ...
 
     def in_thread(self) -> Any: ...
 
@@ -78,12 +82,14 @@ class Step(Protocol):
 Steps = Generator[Step, Any, T]
 
 
-async def run_on_loop(steps: Steps[T]) -> T:
-    """Drive ``steps`` on the event loop."""
-    return await _drive_on_loop(steps, None, None)
+async def run_on_loop(
+    steps: Steps[T], value: Any = None, error: BaseException | None = None
+) -> T:
+    """Drive ``steps`` on the event loop.
 
-
-async def _drive_on_loop(steps: Steps[T], value: Any, error: BaseException | None) -> T:
+    A :class:`Call` is done here rather than in a coroutine of its own: a
+    request yields several, and each coroutine costs its frame.
+    """
     while True:
         try:
             step = steps.send(value) if error is None else steps.throw(error)
@@ -92,7 +98,17 @@ async def _drive_on_loop(steps: Steps[T], value: Any, error: BaseException | Non
         finally:
             error = None  # no reference cycle through the traceback
         try:
-            value = await step.on_loop()
+            if step.__class__ is Call:
+                func = step.func  # type: ignore[attr-defined]
+                lane = current_lane.get()
+                if lane is not None and lane.has_thread and not is_async_callable(func):
+                    value = await lane.run(func, *step.args)  # type: ignore[attr-defined]
+                else:
+                    value = func(*step.args)  # type: ignore[attr-defined]
+                while is_awaitable(value):
+                    value = await value
+            else:
+                value = await step.on_loop()
         except BaseException as exc:
             # thrown in where the step was yielded; a CancelledError too, so
             # the steps' own finally blocks (finished callbacks) still run
@@ -149,13 +165,13 @@ async def _await_then_drive(steps: Steps[T], awaitable: Awaitable[Any]) -> T:
         while is_awaitable(value):
             value = await value
     except BaseException as exc:
-        return await _drive_on_loop(steps, None, exc)
-    return await _drive_on_loop(steps, value, None)
+        return await run_on_loop(steps, None, exc)
+    return await run_on_loop(steps, value, None)
 
 
 async def _step_then_drive(steps: Steps[T], step: Step) -> T:
     try:
         value = await step.on_loop()
     except BaseException as exc:
-        return await _drive_on_loop(steps, None, exc)
-    return await _drive_on_loop(steps, value, None)
+        return await run_on_loop(steps, None, exc)
+    return await run_on_loop(steps, value, None)

@@ -23,6 +23,7 @@ on the loop; any other runs in the request's thread.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Coroutine
 from typing import Any
 
 from pyramid.events import BeforeTraversal, ContextFound, NewRequest, NewResponse
@@ -195,6 +196,17 @@ class AsyncRouter:
         lane = Lane(self.threads)
         token = current_lane.set(lane)
         try:
+            if (
+                self.execution_policy is default_execution_policy
+                and type(manager) is ContextLocalManager
+            ):
+                # serve(), inlined for the common case: a coroutine less
+                request = self.make_request(environ)
+                pushed = push_request({'registry': self.registry, 'request': request})
+                try:
+                    return await run_on_loop(self.invoke_request_steps(request))
+                finally:
+                    pop_request(pushed)
             return await self._execute(environ)
         finally:
             current_lane.reset(token)
@@ -227,7 +239,7 @@ class AsyncRouter:
         # what RequestContext(request) does, without its object and calls
         token = push_request(info)
         try:
-            return await self.invoke_request(request)
+            return await run_on_loop(self.invoke_request_steps(request))
         finally:
             pop_request(token)
 
@@ -270,8 +282,9 @@ class AsyncRouter:
     async def finish_request(self, request: Any) -> None:
         await run_on_loop(self.finish_request_steps(request))
 
-    async def _handle_request_on_loop(self, request: Any) -> Any:
-        return await run_on_loop(self.handle_request_steps(request))
+    def _handle_request_on_loop(self, request: Any) -> Coroutine[Any, Any, Any]:
+        # the driver's coroutine itself: no frame of this method's in between
+        return run_on_loop(self.handle_request_steps(request))
 
     def _handle_request_in_thread(self, request: Any) -> Any:
         return run_in_thread(self.handle_request_steps(request))

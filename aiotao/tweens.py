@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from pyramid import tweens as pyramid_tweens
@@ -172,8 +172,8 @@ class EnterLink:
         self.link = link
         self.request = request
 
-    async def on_loop(self) -> Any:
-        return await self.link.call_async(self.request)
+    def on_loop(self) -> Awaitable[Any]:
+        return self.link.call_async(self.request)
 
     def in_thread(self) -> Any:
         return self.link.call_sync(self.request)

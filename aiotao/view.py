@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
+from collections.abc import Awaitable
 from types import TracebackType
 from typing import Any
 
@@ -129,10 +130,8 @@ class CallView:
         self.request = request
         self.exc_info = exc_info
 
-    async def on_loop(self) -> Any:
-        return await call_view_callable(
-            self.view, self.context, self.request, self.exc_info
-        )
+    def on_loop(self) -> Awaitable[Any]:
+        return call_view_callable(self.view, self.context, self.request, self.exc_info)
 
     def in_thread(self) -> Any:
         # the request's thread calls views as Pyramid does, MultiViews included

@@ -47,6 +47,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.interfaces import IDefaultPermission, IResponse, IViewDeriverInfo
 from pyramid.registry import Registry
+from pyramid.renderers import RendererHelper
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.util import object_description
@@ -55,6 +56,7 @@ from zope.interface import implementedBy
 
 from aiotao.awaitables import is_awaitable
 from aiotao.mappers.detection import is_async_callable, is_coroutine_view
+from aiotao.rendering import RenderPath
 from aiotao.security import (
     AsyncAwareSecurityPolicy,
     as_answer,
@@ -175,6 +177,8 @@ def rendered_view(view: View, info: IViewDeriverInfo) -> View:
         return view
     registry = info.registry
     view_inst_default = getattr(view, '__original_view__', view)
+    # a renderer helper of Pyramid's own class: its path is taken per view
+    path = RenderPath(renderer, registry) if type(renderer) is RendererHelper else None
 
     def render(result: Any, context: Any, request: Any) -> Any:
         if result.__class__ is Response:  # the common case of a response
@@ -183,6 +187,10 @@ def rendered_view(view: View, info: IViewDeriverInfo) -> View:
         if response is not None:
             return response
         attrs = getattr(request, '__dict__', {})
+        if '__view__' in attrs:
+            view_inst = attrs.pop('__view__')
+        else:
+            view_inst = view_inst_default
         if 'override_renderer' in attrs:
             # renderer overridden by a NewRequest subscriber or other
             view_renderer = renderers.RendererHelper(
@@ -190,12 +198,10 @@ def rendered_view(view: View, info: IViewDeriverInfo) -> View:
                 package=info.package,
                 registry=registry,
             )
+        elif path is not None:
+            return path.render(result, view_inst, context, request)
         else:
             view_renderer = renderer.clone()
-        if '__view__' in attrs:
-            view_inst = attrs.pop('__view__')
-        else:
-            view_inst = view_inst_default
         return view_renderer.render_view(request, result, view_inst, context)
 
     async def await_then_render(result: Any, context: Any, request: Any) -> Any:

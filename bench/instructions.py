@@ -22,8 +22,8 @@ aiohttp's low-level server, as here):
 * ``baseline`` (``--baseline DIR``): the same with the ``aiotao`` package
   of another checkout.
 
-The last lines put the hello target (aiotao >= 0.6x raw aiohttp) in
-instructions: what aiotao may cost, and what the floor already costs.
+The last lines put the hello targets in instructions: aiotao >= 0.5x raw
+aiohttp (what aiotao may cost), and aiotao <= stock Pyramid inline.
 Needs ``valgrind`` (``apt-get install valgrind``); about 30 s per server.
 """
 
@@ -31,8 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import platform
 import re
 import shutil
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +179,11 @@ def main() -> None:
     parser.add_argument(
         '--server', action='append', choices=SERVERS, help='measure only these'
     )
+    parser.add_argument(
+        '--table',
+        metavar='FILE',
+        help='also write the results to FILE (make bench: docs/bench/instructions.txt)',
+    )
     parser.add_argument('--serve', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -193,17 +202,47 @@ def main() -> None:
     runs = [(kind, kind, '') for kind in kinds]
     if args.baseline:
         runs.append(('baseline', 'aiotao', str(Path(args.baseline).resolve())))
-    costs = measure(
-        runs,
-        lambda kind, path: per_request(kind, args.path, args.requests, path),
-        'request',
-    )
-    server = report(costs, f'GET {args.path}', 'request', 0.6)
-    if 'pyramid-inline' in server:
-        print(
-            f'Stock Pyramid inline on aiohttp (the floor) costs '
-            f'{server["pyramid-inline"]:,.0f}.'
+    with Tee() as output:
+        costs = measure(
+            runs,
+            lambda kind, path: per_request(kind, args.path, args.requests, path),
+            'request',
         )
+        server = report(costs, f'GET {args.path}', 'request', 0.5)
+        if 'pyramid-inline' in server and 'aiotao' in server:
+            floor = server['pyramid-inline']
+            print(
+                f'Stock Pyramid inline on aiohttp (the floor) costs {floor:,.0f}: '
+                f'aiotao {server["aiotao"] / floor:.2f}x that '
+                f'({"met" if server["aiotao"] <= floor else "NOT met"}: <= 1.00x).'
+            )
+    if args.table:
+        path = Path(args.table)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+        command = ' '.join(['bench/instructions.py', *sys.argv[1:]])
+        path.write_text(
+            f'{when}; Python {platform.python_version()}\n$ {command}\n{output.getvalue()}'
+        )
+
+
+class Tee(io.StringIO):
+    """Keeps what is printed while it is also printed."""
+
+    def __enter__(self) -> Tee:
+        self._stdout = sys.stdout
+        sys.stdout = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout = self._stdout
+
+    def write(self, text: str) -> int:
+        self._stdout.write(text)
+        return super().write(text)
+
+    def flush(self) -> None:
+        self._stdout.flush()
 
 
 if __name__ == '__main__':

@@ -75,7 +75,8 @@ def passing_tween_factory(handler: Any, registry: Any) -> Any:
 def aiotao_router(view: Any = hello_async, tween: bool = False, **options: Any) -> Any:
     config = aiotao_config(view, **options)
     if tween:
-        config.add_tween('bench.pipeline.passing_tween_factory')
+        # the script's directory is on sys.path: its module is 'pipeline'
+        config.add_tween('pipeline.passing_tween_factory')
     return make_async_app(config)
 
 

@@ -320,6 +320,28 @@ def versions() -> str:
     )
 
 
+def machine() -> str:
+    """The CPU model and the load when the run ended, for the record."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'):
+                model = line.partition(':')[2].strip()
+                break
+    except OSError:
+        pass
+    load = ', '.join(f'{n:.2f}' for n in os.getloadavg())
+    return f'{model}, {os.cpu_count()} cores, {platform.system()}; load average {load}'
+
+
+def write_table(path: Path, report: str, argv: Sequence[str] | None) -> None:
+    """The report with when, where and how, for the documentation."""
+    command = ' '.join(['bench/servers.py', *(sys.argv[1:] if argv is None else argv)])
+    when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'{when}; {machine()}\n$ {command}\n\n{report}\n')
+
+
 # -- command line ----------------------------------------------------------
 
 
@@ -358,6 +380,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             'also serve the aiotao package found in DIR (e.g. a "git archive '
             'HEAD aiotao" of the commit before a change) as "baseline", for '
             'a before/after comparison in one run'
+        ),
+    )
+    parser.add_argument(
+        '--table',
+        metavar='FILE',
+        help=(
+            'also write the results, the machine, the date and the command to '
+            "FILE (make bench: the Performance page's docs/bench/servers.txt)"
         ),
     )
     parser.add_argument(
@@ -425,26 +455,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stop_servers(processes)
     except (LoadError, RuntimeError) as exc:
         raise SystemExit(f'bench/servers.py: {exc}') from None
-    print()
-    print(versions())
-    print(
-        f'One worker each on 127.0.0.1; wrk -t2, 64 connections (sleep: 1000), '
-        f'{args.duration}s runs, best of {args.rounds}; echo: 64 websocket clients, '
-        f'64-byte text round trips.\n'
-        f'errors: non-2xx + socket errors (wrk), failed clients (echo), all rounds.\n'
-        f"srv cpu: the worker's CPU use (100% = one core); µs cpu: its CPU time "
-        f'per request or message;\n'
-        f"gen cpu: wrk's or the echo client's CPU use.  On a shared machine the "
-        f'ratios of µs cpu are the steadier figures.'
+    rows = [Row(s.key, s.label, s.websocket) for s in servers]
+    found = verdicts(results, {s.key: s.label for s in SERVERS})
+    report = '\n\n'.join(
+        [
+            versions(),
+            f'One worker each on 127.0.0.1; wrk -t2, 64 connections (sleep: 1000), '
+            f'{args.duration}s runs, best of {args.rounds}; echo: 64 websocket '
+            f'clients, 64-byte text round trips.\n'
+            f'errors: non-2xx + socket errors (wrk), failed clients (echo), all '
+            f'rounds.\n'
+            f"srv cpu: the worker's CPU use (100% = one core); µs cpu: its CPU "
+            f'time per request or message;\n'
+            f"gen cpu: wrk's or the echo client's CPU use.  On a shared machine "
+            f'the ratios of µs cpu are the steadier figures.',
+            table(results, rows, {e.name: e.unit for e in endpoints}),
+            *([verdict_table(found)] if found else []),
+        ]
     )
     print()
-    rows = [Row(s.key, s.label, s.websocket) for s in servers]
-    print(table(results, rows, {e.name: e.unit for e in endpoints}))
-    found = verdicts(results, {s.key: s.label for s in SERVERS})
-    if found:
-        print()
-        print(verdict_table(found))
+    print(report)
     print(f'\n({time.monotonic() - started:.0f}s)')
+    if args.table:
+        write_table(Path(args.table), report, argv)
     if args.check and not all(verdict.passed for verdict in found):
         return 1
     return 0

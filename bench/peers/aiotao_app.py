@@ -16,7 +16,7 @@ from pyramid.config import Configurator
 from aiotao.demo import views
 from aiotao.mappers import WebsocketMapper
 
-TEMPLATES = 'aiotao.demo:templates/'
+TEMPLATES = 'bench_templates:'
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Any:

@@ -1,8 +1,8 @@
 """The demo's Jinja2 templates, for the peer apps that use Jinja2 directly.
 
-Every server renders the same files, ``aiotao/demo/templates/page.jinja2``
-and the layout it extends.  The demo names templates by Pyramid asset spec
-(``{% extends "aiotao.demo:templates/layout.jinja2" %}``), so the loader
+Every server renders the same files, ``bench_templates/page.jinja2`` (the
+demo's table page) and the layout it extends.  They are named by Pyramid
+asset spec (``{% extends "bench_templates:layout.jinja2" %}``), so the loader
 here reads such names from the package; the options match pyramid_jinja2's
 defaults that matter for rendering (``autoescape``, no auto-reload).
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-PAGE = 'aiotao.demo:templates/page.jinja2'
+PAGE = 'bench_templates:page.jinja2'
 
 
 def _load(name: str) -> tuple[str, str, Any]:

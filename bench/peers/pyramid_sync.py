@@ -54,7 +54,7 @@ def make_app() -> Any:
     config.add_view(sleep, route_name='sleep', renderer='json')
     config.add_route('page', '/page')
     config.add_view(
-        page, route_name='page', renderer='aiotao.demo:templates/page.jinja2'
+        page, route_name='page', renderer='bench_templates:page.jinja2'
     )
     return config.make_wsgi_app()
 
