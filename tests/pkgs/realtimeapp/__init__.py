@@ -1,0 +1,106 @@
+"""The application the realtime tests run under real gunicorn masters.
+
+``use = call:tests.pkgs.realtimeapp:main``.  The user is whoever the
+``X-User`` header names (a stand-in for a login), so that a test opens
+sockets as ``ada`` or ``bob``.
+
+* ``/hello``: ready check;
+* ``/socket``: a websocket that says ``{"type": "hello", "worker": PID,
+  "address": ..., "userid": ..., "groups": [...]}``
+  once open, then echoes what it gets;
+* ``POST /send?user=ada&text=...``: ``request.realtime.send_to_user``;
+* ``POST /send_connection?address=...&text=...``: ``send_to_connection``;
+* ``/stall?seconds=2``: blocks the event loop (``time.sleep`` in a view
+  that runs on the loop), as a CPU-bound handler would;
+* ``/metrics``: the worker's admission metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from pyramid.config import Configurator
+
+from aiotao.mappers import WebsocketMapper
+
+
+class HeaderPolicy:
+    def identity(self, request: Any) -> Any:
+        return request.headers.get('X-User') or None
+
+    def authenticated_userid(self, request: Any) -> Any:
+        return self.identity(request)
+
+    def permits(self, request: Any, context: Any, permission: str) -> bool:
+        return True
+
+    def remember(self, request: Any, userid: Any, **kw: Any) -> list[Any]:
+        return []
+
+    def forget(self, request: Any, **kw: Any) -> list[Any]:
+        return []
+
+
+async def hello(request: Any) -> Any:
+    request.response.text = 'hello'
+    return request.response
+
+
+async def socket(ws: Any) -> None:
+    await ws.send_json(
+        {
+            'type': 'hello',
+            'worker': os.getpid(),
+            'address': ws.address,
+            'userid': ws.userid,
+            'groups': sorted(ws.groups),
+        }
+    )
+    async for message in ws:
+        await ws.send(message)
+
+
+async def send(request: Any) -> Any:
+    await request.realtime.send_to_user(
+        request.params['user'], {'type': 'note', 'text': request.params['text']}
+    )
+    return {'sent_by': os.getpid()}
+
+
+async def send_connection(request: Any) -> Any:
+    await request.realtime.send_to_connection(
+        request.params['address'], request.params['text']
+    )
+    return {'sent_by': os.getpid()}
+
+
+def stall(request: Any) -> Any:
+    # blocking=False: this sync view runs on the event loop, so it stalls it
+    time.sleep(float(request.params.get('seconds', '1')))
+    request.response.text = 'stalled'
+    return request.response
+
+
+def main(global_config: dict[str, Any], **settings: Any) -> Any:
+    config = Configurator(settings=settings)
+    config.include('aiotao')
+    config.include('aiotao.websocket')
+    config.set_security_policy(HeaderPolicy())
+    config.add_route('hello', '/hello')
+    config.add_view(hello, route_name='hello')
+    config.add_route('socket', '/socket')
+    config.add_view(socket, route_name='socket', mapper=WebsocketMapper)
+    config.add_route('send', '/send')
+    config.add_view(send, route_name='send', renderer='json', request_method='POST')
+    config.add_route('send_connection', '/send_connection')
+    config.add_view(
+        send_connection,
+        route_name='send_connection',
+        renderer='json',
+        request_method='POST',
+    )
+    config.add_route('stall', '/stall')
+    config.add_view(stall, route_name='stall', blocking=False)
+    return config.make_wsgi_app()
