@@ -14,6 +14,7 @@ from pyramid.config import Configurator
 
 from aiotao.game import get_game, serve_game
 from aiotao.mappers import WebsocketMapper
+from aiotao.serving.admission import worker_admission
 
 
 async def game_page(request: Any) -> dict[str, Any]:
@@ -22,7 +23,13 @@ async def game_page(request: Any) -> dict[str, Any]:
 
 async def game_metrics(request: Any) -> dict[str, Any]:
     lobby = get_game(request.registry).lobby
-    return {'worker': lobby.worker, 'rooms': lobby.metrics()}
+    admission = worker_admission()
+    return {
+        'worker': lobby.worker,
+        'rooms': lobby.metrics(),
+        # the rooms tick on the worker's loop: its lag is their lateness
+        'admission': admission.metrics() if admission is not None else None,
+    }
 
 
 def includeme(config: Configurator) -> None:

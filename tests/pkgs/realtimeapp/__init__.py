@@ -24,6 +24,7 @@ from typing import Any
 from pyramid.config import Configurator
 
 from aiotao.mappers import WebsocketMapper
+from aiotao.serving.admission import worker_admission
 
 
 class HeaderPolicy:
@@ -83,6 +84,11 @@ def stall(request: Any) -> Any:
     return request.response
 
 
+async def metrics(request: Any) -> Any:
+    admission = worker_admission()
+    return admission.metrics() if admission is not None else {}
+
+
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config = Configurator(settings=settings)
     config.include('aiotao')
@@ -101,6 +107,8 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
         renderer='json',
         request_method='POST',
     )
+    config.add_route('metrics', '/metrics')
+    config.add_view(metrics, route_name='metrics', renderer='json')
     config.add_route('stall', '/stall')
     config.add_view(stall, route_name='stall', blocking=False)
     return config.make_wsgi_app()
