@@ -41,5 +41,10 @@ def includeme(config: Configurator) -> None:
     )
     config.add_route('game_ws', '/game/ws')
     config.add_view(serve_game, route_name='game_ws', mapper=WebsocketMapper)
+    config.add_asyncapi_channel(
+        'game_ws',
+        lambda registry: get_game(registry).router,
+        description='The arena: join a room, send inputs each frame, leave (aiotao.game).',
+    )
     config.add_route('game_metrics', '/game/metrics')
     config.add_view(game_metrics, route_name='game_metrics', renderer='json')
