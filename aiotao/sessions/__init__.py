@@ -50,6 +50,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 from zope.interface import Interface
 
+from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
 from aiotao.sessions.session import ServerSession, new_session_id
 from aiotao.sessions.stores import MemorySessionStore, RedisSessionStore, SessionStore
 from aiotao.settings import number, read_setting
@@ -113,10 +114,12 @@ class Sessions:
         session.accessed = time.time()
         await self.store.save(session.id, session.state(), self.timeout)
         if self.cookie_id(request) != session.id:
+            # no max_age: the store expires the session (timeout after its
+            # last use), and a renewed session must not lose its cookie
+            # when the first one's age runs out
             response.set_cookie(
                 COOKIE,
                 session.id,
-                max_age=int(self.timeout),
                 path='/',
                 httponly=True,
                 samesite='Lax',
@@ -211,9 +214,16 @@ def read_settings(settings: Mapping[str, Any]) -> Sessions:
     return Sessions(store, timeout, secure in ('true', 'yes', 'on', '1'))
 
 
+async def close_store(event: ServerStopping) -> None:
+    sessions = get_sessions(event.registry)
+    if sessions is not None:
+        await sessions.store.close()
+
+
 def includeme(config: Configurator) -> None:
     """``config.include('aiotao.sessions')``: server-side sessions from the settings."""
     sessions = read_settings(config.get_settings())
     config.registry.registerUtility(sessions, ISessions)
+    add_lifecycle_subscriber(config, close_store, ServerStopping)
     config.set_session_factory(_session_factory)
     config.add_tween('aiotao.sessions.session_tween_factory')

@@ -126,3 +126,15 @@ async def test_sessions_in_redis_over_http(redis_server: RedisServer) -> None:  
     async with TestClient(config) as browser:
         assert (await browser.get('/count')).json == {'count': 1}
         assert (await browser.get('/count')).json == {'count': 2}
+
+
+async def test_a_session_in_use_is_renewed_and_an_idle_one_expires() -> None:
+    async with TestClient(make_config(**{'aiotao.session.timeout': '1'})) as browser:
+        response = await browser.get('/count')
+        # the store expires it: the cookie lasts as long as the browser
+        assert 'Max-Age' not in response.headers['Set-Cookie']
+        for _ in range(3):
+            await asyncio.sleep(0.5)
+            assert (await browser.get('/peek')).json['count'] == 1  # renewed
+        await asyncio.sleep(1.2)
+        assert (await browser.get('/peek')).json == {'count': None, 'new': True}
