@@ -9,9 +9,14 @@ are its other tabs, its websocket the page that stays open.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
+import json
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
 from pyramid.authentication import SessionAuthenticationHelper
 from pyramid.authorization import ACLHelper, Allow, Authenticated, Everyone
 from pyramid.config import Configurator
@@ -20,6 +25,8 @@ from pyramid.security import forget, remember
 from aiotao.mappers import WebsocketMapper
 from aiotao.testing import TestClient
 from aiotao.websocket import MessageHandlers, MessageRouter, requires
+from tests.harness.gunicorn import ServerFactory, ServerProcess, gunicorn  # noqa: F401
+from tests.harness.redis import RedisServer, redis_server  # noqa: F401
 
 router = MessageRouter()
 
@@ -223,3 +230,53 @@ def test_a_permission_must_be_a_non_empty_string() -> None:
 
     with pytest.raises(ValueError, match='non-empty string'):
         MessageRouter().add('x', handler, permission='')
+
+
+# -- across gunicorn masters, sessions in Redis -----------------------------
+
+
+@pytest.mark.timeout(90)
+async def test_a_logout_on_another_master_is_seen_by_the_next_message(
+    gunicorn: ServerFactory,  # noqa: F811
+    redis_server: RedisServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    ini = tmp_path / 'sessions.ini'
+    ini.write_text(
+        '[app:main]\n'
+        'use = call:tests.pkgs.realtimeapp:sessions_main\n'
+        f'aiotao.session.store = {redis_server.url}\n'
+    )
+    masters = [
+        gunicorn(
+            ['--paste', str(ini), '-k', 'aiotao.gunicorn.Worker', '-w', '1'],
+            ready_path='/hello',
+        )
+        for _ in range(2)
+    ]
+    socket_side, tab_side = masters
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+    def call(server: ServerProcess, path: str, data: bytes | None = None) -> Any:
+        with browser.open(server.url(path), data=data, timeout=10) as response:
+            return response.read()
+
+    await asyncio.to_thread(call, tab_side, '/visit')
+    # one browser: its cookie goes to both masters (127.0.0.1, another port)
+    cookie = '; '.join(f'{c.name}={c.value}' for c in jar)
+    async with websockets.connect(
+        socket_side.url('/board', scheme='ws'), additional_headers={'Cookie': cookie}
+    ) as ws:
+
+        async def post(id: int) -> dict[str, Any]:
+            await ws.send(json.dumps({'type': 'post', 'id': id, 'text': 'hi'}))
+            async with asyncio.timeout(10):
+                answer: dict[str, Any] = json.loads(await ws.recv())
+            return answer
+
+        assert (await post(1))['code'] == 'forbidden'
+        await asyncio.to_thread(call, tab_side, '/login', b'name=ada')
+        assert (await post(2))['data']['posted'] == 'hi'
+        await asyncio.to_thread(call, tab_side, '/logout', b'')
+        assert (await post(3))['code'] == 'forbidden'

@@ -112,3 +112,85 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.add_route('stall', '/stall')
     config.add_view(stall, route_name='stall', blocking=False)
     return config.make_wsgi_app()
+
+
+# -- sessions_main: per-message permissions over server-side sessions ---------
+
+
+class SessionPolicy:
+    """Identity from the (server-side) session; ``post`` for the signed-in."""
+
+    def __init__(self) -> None:
+        from pyramid.authentication import SessionAuthenticationHelper
+
+        self.helper = SessionAuthenticationHelper()
+
+    async def identity(self, request: Any) -> Any:
+        return self.helper.authenticated_userid(request)
+
+    async def authenticated_userid(self, request: Any) -> Any:
+        return await self.identity(request)
+
+    async def permits(self, request: Any, context: Any, permission: str) -> bool:
+        return permission == 'post' and await self.identity(request) is not None
+
+    def remember(self, request: Any, userid: Any, **kw: Any) -> Any:
+        return self.helper.remember(request, userid, **kw)
+
+    def forget(self, request: Any, **kw: Any) -> Any:
+        return self.helper.forget(request, **kw)
+
+
+def _board_router() -> Any:
+    from aiotao.websocket import MessageRouter
+
+    router = MessageRouter()
+
+    @router.on('post', permission='post')
+    async def post(ws: Any, message: dict[str, Any]) -> dict[str, Any]:
+        return {'posted': message.get('text'), 'worker': os.getpid()}
+
+    return router
+
+
+BOARD = _board_router()
+
+
+async def visit(request: Any) -> Any:
+    request.session['visited'] = True
+    return {'worker': os.getpid()}
+
+
+async def login(request: Any) -> Any:
+    from pyramid.security import remember
+
+    request.response.headers.extend(remember(request, request.params['name']))
+    return request.response
+
+
+async def logout(request: Any) -> Any:
+    from pyramid.security import forget
+
+    request.response.headers.extend(forget(request))
+    return request.response
+
+
+async def board(ws: Any) -> None:
+    await BOARD.serve(ws)
+
+
+def sessions_main(global_config: dict[str, Any], **settings: Any) -> Any:
+    config = Configurator(settings=settings)
+    config.include('aiotao')
+    config.include('aiotao.sessions')
+    config.set_security_policy(SessionPolicy())
+    config.add_route('hello', '/hello')
+    config.add_view(hello, route_name='hello')
+    config.add_route('visit', '/visit')
+    config.add_view(visit, route_name='visit', renderer='json')
+    for name, view in [('login', login), ('logout', logout)]:
+        config.add_route(name, f'/{name}')
+        config.add_view(view, route_name=name, request_method='POST')
+    config.add_route('board', '/board')
+    config.add_view(board, route_name='board', mapper=WebsocketMapper)
+    return config.make_wsgi_app()
