@@ -36,10 +36,18 @@ re-reads the connection's session from the store
 
 Websocket messages do not extend a session: it expires ``timeout`` seconds
 after the last HTTP request that used it.
+
+**When the store cannot be reached**, a request that carries a session
+cookie gets ``503`` with ``Retry-After`` (logged), and so does one whose
+session could not be saved after its view ran (its login or logout was not
+kept, and the client must not believe it was); a websocket message that
+needs a permission gets an ``internal_error`` reply.  Nothing is allowed on
+a session that could not be read.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
@@ -47,6 +55,7 @@ from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
+from pyramid.httpexceptions import HTTPServiceUnavailable
 from pyramid.registry import Registry
 from zope.interface import Interface
 
@@ -65,6 +74,8 @@ __all__ = [
     'read_settings',
     'reload_session',
 ]
+
+log = logging.getLogger(__name__)
 
 STORE = 'aiotao.session.store'
 TIMEOUT = 'aiotao.session.timeout'
@@ -165,6 +176,14 @@ def _session_factory(request: Any) -> ServerSession:
 Handler = Callable[[Any], Coroutine[Any, Any, Any]]
 
 
+def _store_down(what: str) -> HTTPServiceUnavailable:
+    log.exception('aiotao.sessions: the session %s', what)
+    return HTTPServiceUnavailable(
+        f'The session {what} (its store is unreachable); try again later.',
+        headers={'Retry-After': '1'},
+    )
+
+
 def session_tween_factory(handler: Handler, registry: Registry) -> Handler:
     """Load the session before the view, save it after (awaiting the store)."""
     sessions = get_sessions(registry)
@@ -172,13 +191,21 @@ def session_tween_factory(handler: Handler, registry: Registry) -> Handler:
 
     async def session_tween(request: Any) -> Any:
         if sessions.cookie_id(request) is not None:
-            request.environ[_LOADED] = await sessions.load(request)
+            try:
+                request.environ[_LOADED] = await sessions.load(request)
+            except Exception:
+                return _store_down('could not be read')
         response = await handler(request)
         # A websocket never saves: its session is the handshake's (or the
         # one its last message re-read), and saving it when the connection
         # ends could bring back a session that was logged out meanwhile.
         if request.headers.get('Upgrade', '').lower() != 'websocket':
-            await sessions.save(request, response)
+            try:
+                await sessions.save(request, response)
+            except Exception:
+                # the view ran, but what it did to the session (a login, a
+                # logout) is not kept: the client must not think it was
+                return _store_down('could not be saved')
         return response
 
     return session_tween

@@ -138,3 +138,17 @@ async def test_a_session_in_use_is_renewed_and_an_idle_one_expires() -> None:
             assert (await browser.get('/peek')).json['count'] == 1  # renewed
         await asyncio.sleep(1.2)
         assert (await browser.get('/peek')).json == {'count': None, 'new': True}
+
+
+async def test_a_store_that_is_down_is_a_503_not_a_crash(
+    redis_server: RedisServer,  # noqa: F811
+) -> None:
+    config = make_config(**{'aiotao.session.store': redis_server.url})
+    async with TestClient(config) as browser:
+        assert (await browser.get('/count')).json == {'count': 1}
+        redis_server.stop()
+        response = await browser.get('/count')
+        assert response.status_int == 503
+        assert response.headers['Retry-After'] == '1'
+        redis_server.start()
+        assert (await browser.get('/count')).status_int == 200
