@@ -1,6 +1,6 @@
 """Send to one user, or to one connection, from anywhere.
 
-Every websocket connection is addressable as soon as it is open: by its
+Every websocket connection is addressable from when its view starts: by its
 own :attr:`~aiotao.websocket.connection.WebsocketConnection.address` (a
 random string), and by the ``authenticated_userid`` its handshake had,
 if any.  Anything that has the application's registry can then reach it,
@@ -38,13 +38,15 @@ are not in ``ws.groups``.
   notice);
 * while the broker is down, only connections of the sending process get it.
 
-**Whose sockets.**  The user address is the userid of the *handshake*.
-A connection whose user logs out elsewhere keeps it until it closes:
-a per-message permission (:mod:`aiotao.websocket.authorization`) refuses
-that connection's messages, but what is sent to the user still reaches it.
-Close such connections on logout if what you send is private (for
-instance send ``{"type": "logged_out"}`` to the user, and let the page
-close and reconnect).
+**Whose sockets.**  The user address is the userid of the *handshake*,
+until a message of the connection is refused by its permission
+(:mod:`aiotao.websocket.authorization`): the userid is then read again and
+the connection moves to the address of who it is now (none after a
+logout).  A connection whose user logged out elsewhere and that sends
+nothing keeps the old address until it closes; close such connections on
+logout if what you send is private (for instance send
+``{"type": "logged_out"}`` to the user, and let the page close and
+reconnect).
 """
 
 from __future__ import annotations
@@ -136,6 +138,22 @@ def get_realtime(registry: Registry) -> Realtime:
     'Realtime'
     """
     return Realtime(get_groups(registry))
+
+
+async def readdress(ws: Any) -> None:
+    """Move ``ws`` to the user address of its identity as it is now."""
+    from aiotao.security import authenticated_userid_async
+
+    userid = await authenticated_userid_async(ws.request)
+    if userid == '':
+        userid = None
+    if userid == ws.userid:
+        return
+    if ws.userid is not None:
+        await ws.leave(user_group(ws.userid))
+    ws.userid = userid
+    if userid is not None:
+        await ws.join(user_group(userid))
 
 
 async def address_connection(ws: Any) -> None:

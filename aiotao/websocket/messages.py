@@ -159,6 +159,11 @@ async def _authorize(target: Any, type: str, permission: str) -> None:
     ws = target.ws if isinstance(target, MessageHandlers) else target
     answer = await check_permission(getattr(ws, 'request', None), permission)
     if not answer:
+        if getattr(ws, 'userid', None) is not None:
+            # who it is changed (a logout): send_to_user() must follow
+            from aiotao.websocket.addresses import readdress
+
+            await readdress(ws)
         raise MessageError(
             FORBIDDEN, f'{type[:40]!r} messages need the {permission!r} permission'
         )

@@ -179,3 +179,29 @@ async def test_send_to_user_from_one_master_reaches_their_sockets_on_two_others(
     finally:
         for ws in sockets:
             await ws.close()
+
+
+async def test_a_connection_refused_after_a_logout_no_longer_gets_the_users_messages() -> (
+    None
+):
+    from tests.websocket.test_authorization import AsyncSessionPolicy, make_config
+
+    config = make_config(AsyncSessionPolicy())
+    config.add_route('send', '/send')
+    config.add_view(realtimeapp.send, route_name='send', renderer='json')
+    async with TestClient(config) as browser, TestClient(config) as sender:
+        await browser.get('/visit')
+        await browser.post('/login', data={'name': 'ada'})
+        async with browser.websocket_connect('/board') as ws:
+            # answered by the view, which runs once the connection is addressed
+            await ws.send_json({'type': 'read', 'id': 0})
+            assert (await ws.recv_json())['type'] == 'reply'
+            await sender.post('/send?user=ada&text=before')
+            assert await ws.recv_json() == {'type': 'note', 'text': 'before'}
+            await browser.post('/logout')
+            await ws.send_json({'type': 'post', 'id': 1})
+            assert (await ws.recv_json())['code'] == 'forbidden'
+            await sender.post('/send?user=ada&text=after')
+            await ws.send_json({'type': 'read', 'id': 2})
+            # the next thing it gets is the answer: 'after' never came
+            assert (await ws.recv_json())['type'] == 'reply'
