@@ -53,6 +53,11 @@ def include_async_pipeline(config: Configurator) -> None:
     # The batteries come with their settings: an ini that names them gets them.
     settings = config.registry.settings or {}
     json_encoder(settings)  # a wrong aiotao.json fails here, named
+    # read by the worker; checked now, so that a bad value stops the start
+    # (imported here: aiotao.serving imports this module)
+    from aiotao.serving.admission import AdmissionSettings
+
+    AdmissionSettings.from_settings(settings)
     if settings.get('mongo.uri'):
         config.include('aiotao.mongo')
     if settings.get('cache.backend'):

@@ -76,6 +76,13 @@ class AsyncRequestMethods:
 
         return get_groups(self.registry)
 
+    @property
+    def realtime(self) -> Any:
+        """Send to a user or a connection: ``await request.realtime.send_to_user(...)``."""
+        from aiotao.websocket.addresses import get_realtime
+
+        return get_realtime(self.registry)
+
 
 class Request(AsyncRequestMethods, PyramidRequest):  # type: ignore[misc]
     """Pyramid's request with aiotao's async counterparts."""
@@ -92,4 +99,4 @@ ASYNC_METHOD_NAMES = (
 )
 
 #: Properties given to such requests as plain attributes, per request.
-ASYNC_PROPERTY_NAMES = ('websocket_groups',)
+ASYNC_PROPERTY_NAMES = ('websocket_groups', 'realtime')

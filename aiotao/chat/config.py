@@ -54,6 +54,11 @@ def add_chat_route(
     """
     config.add_route(name, pattern)
     config.add_view(view, route_name=name, mapper=WebsocketMapper, **view_options)
+    config.add_asyncapi_channel(
+        name,
+        view.connection_class.router,
+        description='A chat room: say, change nickname, ping (aiotao.chat).',
+    )
 
 
 def includeme(config: Configurator) -> None:

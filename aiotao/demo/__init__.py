@@ -63,6 +63,13 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.add_view(views.add_item, route_name='items', request_method='POST')
     config.add_route('echo', '/echo')
     config.add_view(views.echo, route_name='echo', mapper=WebsocketMapper)
+    # the chat's and the game's message protocols, machine-readable
+    config.add_asyncapi_view(
+        '/asyncapi.json',
+        title='aiotao demo',
+        version='0.1.0',
+        description='The websockets of the aiotao demo: the chat and the arena.',
+    )
     return config.make_wsgi_app()
 
 

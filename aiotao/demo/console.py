@@ -5,7 +5,7 @@
     $ nc 127.0.0.1 6545
     aiotao admin console, worker 4242; commands: help, stats, memory, quit
     stats
-    {"pid": 4242, "websockets": 3, "tasks": 9, "uptime": 61.2}
+    {"pid": 4242, "websockets": 3, "tasks": 9, "uptime": 61.2, "admission": {"loop_lag_ms": 0.4, ...}}
     memory
     {"pid": 4242, "tracing": "started", "rss_kib": 61320, ...}
     memory
@@ -47,6 +47,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 
 from aiotao.servers import ServerSection, StreamServer, start_stream_server
+from aiotao.serving.admission import worker_admission
 from aiotao.websocket.connections import open_connections
 
 DEFAULT_MAX_LINE = 1024
@@ -59,17 +60,24 @@ TRACE_FRAMES = 6
 def stats(started: float) -> dict[str, object]:
     """What ``stats`` prints: this worker's pid, websockets, tasks and uptime.
 
+    Under aiotao's gunicorn worker, ``admission`` adds the loop's lag and
+    what admission control refused (:mod:`aiotao.serving.admission`).
+
     ``tasks`` counts the asyncio tasks not yet done on the worker's loop
     (the console session's own included): a count that keeps growing
     while traffic comes and goes is a task leak, which no figure seen from
     outside the process (memory, descriptors) shows early.
     """
-    return {
+    figures: dict[str, object] = {
         'pid': os.getpid(),
         'websockets': len(open_connections()),
         'tasks': len(asyncio.all_tasks()),
         'uptime': round(time.monotonic() - started, 1),
     }
+    admission = worker_admission()
+    if admission is not None:  # under aiotao's gunicorn worker
+        figures['admission'] = admission.metrics()
+    return figures
 
 
 def type_counts() -> Counter[str]:

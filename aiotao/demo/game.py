@@ -14,6 +14,7 @@ from pyramid.config import Configurator
 
 from aiotao.game import get_game, serve_game
 from aiotao.mappers import WebsocketMapper
+from aiotao.serving.admission import worker_admission
 
 
 async def game_page(request: Any) -> dict[str, Any]:
@@ -22,7 +23,13 @@ async def game_page(request: Any) -> dict[str, Any]:
 
 async def game_metrics(request: Any) -> dict[str, Any]:
     lobby = get_game(request.registry).lobby
-    return {'worker': lobby.worker, 'rooms': lobby.metrics()}
+    admission = worker_admission()
+    return {
+        'worker': lobby.worker,
+        'rooms': lobby.metrics(),
+        # the rooms tick on the worker's loop: its lag is their lateness
+        'admission': admission.metrics() if admission is not None else None,
+    }
 
 
 def includeme(config: Configurator) -> None:
@@ -34,5 +41,10 @@ def includeme(config: Configurator) -> None:
     )
     config.add_route('game_ws', '/game/ws')
     config.add_view(serve_game, route_name='game_ws', mapper=WebsocketMapper)
+    config.add_asyncapi_channel(
+        'game_ws',
+        lambda registry: get_game(registry).router,
+        description='The arena: join a room, send inputs each frame, leave (aiotao.game).',
+    )
     config.add_route('game_metrics', '/game/metrics')
     config.add_view(game_metrics, route_name='game_metrics', renderer='json')

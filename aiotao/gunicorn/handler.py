@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import HttpVersion10, HttpVersion11, StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from aiotao.serving.admission import TRY_AGAIN_LATER, Admission
 from aiotao.serving.application import (
     ErrorLog,
     PyramidApplication,
@@ -47,6 +48,7 @@ from aiotao.serving.errors import (
     ClientError,
     error_response,
     internal_error_response,
+    overloaded_response,
     unhandled_request_error,
 )
 from aiotao.serving.responses import Environ, WSGIResponse, run_wsgi
@@ -103,8 +105,11 @@ class AiohttpHandler:
         error_log: ErrorLog = log,
         access_log: AccessLog | None = None,
         keep_alive: bool = True,
+        admission: Admission | None = None,
     ) -> None:
         self.app = app
+        #: What the worker admits (:mod:`aiotao.serving.admission`).
+        self.admission = admission
         self.settings = settings
         self.error_log = error_log
         self.access_log = access_log
@@ -134,6 +139,9 @@ class AiohttpHandler:
         try:
             started = monotonic()
             head = request_head(request)
+            admission = self.admission
+            if admission is not None and admission.refuses(request.protocol):
+                return await self._refuse(request, head, admission, started)
             try:
                 length = declared_length(request.raw_headers)
                 check_length(length, self.settings.max_body_size)
@@ -178,6 +186,45 @@ class AiohttpHandler:
                 body.file.close()
         finally:
             in_flight.discard(task)
+
+    async def _refuse(
+        self,
+        request: web.BaseRequest,
+        head: RequestHead,
+        admission: Admission,
+        started: float,
+    ) -> web.StreamResponse:
+        """Refuse new work: a 503 with Retry-After, or a websocket closed with 1013."""
+        environ = _refused_environ(head)
+        over_limit = admission.over_limit(request.protocol)
+        if not over_limit and is_websocket_upgrade(request.raw_headers):
+            # accepted and closed at once: a browser sees the 1013, not a 503
+            ws = web.WebSocketResponse()
+            try:
+                await ws.prepare(request)
+                await ws.close(
+                    code=TRY_AGAIN_LATER,
+                    message=b'try again later: the server is overloaded',
+                )
+            except (ConnectionError, web.HTTPException):
+                pass
+            else:
+                admission.refused_websockets += 1
+                if self.access_log is not None:
+                    self.access_log(101, 0, [], request, environ, monotonic() - started)
+                return ws
+        admission.refused_requests += 1
+        if over_limit:
+            message = (
+                'The server has all the connections it takes (gunicorn '
+                'worker_connections); try again later.'
+            )
+        else:
+            message = 'The server is overloaded; try again later.'
+        response = overloaded_response(message, admission.settings.retry_after)
+        reply = await self._send(request, environ, response, started)
+        await self._linger(request, reply)
+        return reply
 
     def cancel_in_flight(self) -> None:
         """Cancel every request being served (shutdown)."""

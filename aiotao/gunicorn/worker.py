@@ -48,6 +48,7 @@ from gunicorn.workers import base
 from aiotao import lifecycle
 from aiotao.gunicorn.handler import AiohttpHandler
 from aiotao.servers import IniServers
+from aiotao.serving.admission import Admission, AdmissionSettings, set_worker_admission
 from aiotao.serving.application import ServedApplication, served_application
 from aiotao.serving.garbage import tune_for_serving
 from aiotao.serving.proxies import TrustedProxies
@@ -198,14 +199,22 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
             settings.thread_pool_size, thread_name_prefix='aiotao-worker'
         )
         loop.set_default_executor(self._executor)
+        admission = Admission(
+            AdmissionSettings.from_settings(
+                registry.settings if registry is not None else None
+            ),
+            self.cfg.worker_connections or None,
+        )
         handler = AiohttpHandler(
             app,
             settings,
             error_log=self.log,
             access_log=self._log_access if self.log.access_log_enabled else None,
             keep_alive=self.cfg.keepalive > 0,
+            admission=admission,
         )
-        server = web.Server(
+        server = _AdmittingServer(
+            admission,
             handler,
             handler_cancellation=settings.cancel_on_disconnect,
             logger=_ServerLog(self.log),
@@ -237,6 +246,8 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
         await self.ini_servers.start(registry)
         # the loaded app is frozen out of the collector's walks (see module)
         tune_for_serving(settings.gc_interval)
+        admission.lag.start()
+        set_worker_admission(admission)
         for listener in listeners:
             await listener.start_serving()
         self.booted = True
@@ -307,6 +318,8 @@ class AsyncGunicornWorker(base.Worker):  # type: ignore[misc]
         )
         if app.registry is not None:
             await lifecycle.stop(app.registry)
+        if handler.admission is not None:
+            await handler.admission.lag.stop()
 
     def _quit_requested_now(self) -> bool:
         return self._quit_requested is not None and self._quit_requested.is_set()
@@ -405,6 +418,22 @@ async def _within(deadline: float, awaitable: Awaitable[None], log: Any) -> None
         await asyncio.wait_for(awaitable, max(0.1, deadline - loop.time()))
     except TimeoutError:
         log.warning('Closing websockets took too long; going on with shutdown')
+
+
+class _AdmittingServer(web.Server):
+    """aiohttp's server, telling admission control of each new connection."""
+
+    def __init__(self, admission: Admission, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.admission = admission
+
+    def connection_made(self, handler: Any, transport: asyncio.Transport) -> None:
+        super().connection_made(handler, transport)
+        self.admission.connection_made(handler, len(self._connections))
+
+    def connection_lost(self, handler: Any, exc: BaseException | None = None) -> None:
+        super().connection_lost(handler, exc)
+        self.admission.connection_lost(handler)
 
 
 class _LoggedResponse:

@@ -63,6 +63,7 @@ from pyramid.viewderivers import DefaultViewMapper, requestonly
 from zope.interface import implementer, provider
 
 from aiotao.mappers.detection import is_coroutine_view
+from aiotao.websocket.addresses import address_connection
 from aiotao.websocket.config import get_settings
 from aiotao.websocket.connection import WebsocketConnection
 from aiotao.websocket.exceptions import ConnectionClosed, HandshakeError, InvalidMessage
@@ -186,6 +187,10 @@ async def serve_websocket(
         raise HTTPBadRequest(
             'The client left during the websocket handshake.'
         ) from None
+    try:
+        await address_connection(ws)
+    except ConnectionClosed:
+        pass  # gone already: the view sees it closed
     await _serve_session(ws, session, described)
     # Nobody sends this response (the connection was upgraded); it is what
     # response callbacks, NewResponse subscribers and access logs see.

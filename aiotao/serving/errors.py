@@ -15,6 +15,8 @@ says what was wrong and how to fix it; servers turn it into a short
                                       exception view answered
     internal_error_response()    500: the application failed; the details
                                       go to the log, never to the client
+    overloaded_response()        503: the worker sheds load (see
+                                      :mod:`aiotao.serving.admission`)
 """
 
 from __future__ import annotations
@@ -128,6 +130,20 @@ def internal_error_response() -> WSGIResponse:
         'The server encountered an unexpected error; it has been logged.',
         close_connection=False,
     )
+
+
+def overloaded_response(message: str, retry_after: int) -> WSGIResponse:
+    """The 503 of a request refused by admission control, closing the connection.
+
+    >>> response = overloaded_response('The worker is overloaded.', 1)
+    >>> response.start.status, ('Retry-After', '1') in response.start.headers
+    (503, True)
+    """
+    response = _text_response(
+        HTTPStatus.SERVICE_UNAVAILABLE, message, close_connection=True
+    )
+    response.start.headers.append(('Retry-After', str(retry_after)))
+    return response
 
 
 def _text_response(

@@ -40,7 +40,12 @@ from aiotao.websocket.exceptions import (
     WebsocketError,
 )
 from aiotao.websocket.groups import broadcast, get_groups
-from aiotao.websocket.messages import MessageError, MessageHandlers, MessageRouter
+from aiotao.websocket.messages import (
+    MessageError,
+    MessageHandlers,
+    MessageRouter,
+    requires,
+)
 from aiotao.websocket.ratelimit import RateLimit
 from aiotao.websocket.schema import Length, Range, Schema, SchemaError
 from aiotao.websocket.transport import TRANSPORT_ENVIRON_KEY
@@ -65,4 +70,5 @@ __all__ = [
     'broadcast',
     'get_groups',
     'includeme',
+    'requires',
 ]

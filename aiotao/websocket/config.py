@@ -68,6 +68,7 @@ def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     # parse now: a bad setting stops the application from starting
     WebsocketSettings.from_settings(settings)
+    config.include('aiotao.websocket.asyncapi')
     # request.websocket_groups is a property of aiotao's request class
     # (aiotao.request): an add_request_method property would cost every
     # request a new class.

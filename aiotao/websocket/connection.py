@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiotao.websocket import connections
+from aiotao.websocket.addresses import ADDRESS_PREFIXES, new_address
 from aiotao.websocket.exceptions import (
     ConcurrencyError,
     ConnectionClosed,
@@ -157,6 +158,12 @@ class WebsocketConnection:
         self.subprotocol: str | None = None
         #: The event loop serving the connection (set once accepted).
         self.loop: asyncio.AbstractEventLoop | None = None
+        #: Where ``request.realtime.send_to_connection()`` reaches it
+        #: (:mod:`aiotao.websocket.addresses`).
+        self.address = new_address()
+        #: The handshake's ``authenticated_userid`` once open, if any: where
+        #: ``request.realtime.send_to_user()`` reaches it.
+        self.userid: Any = None
         self._transport = transport
         self._state = State.CONNECTING
         self._reader: asyncio.Task[Any] | None = None
@@ -563,8 +570,11 @@ class WebsocketConnection:
 
     @property
     def groups(self) -> frozenset[str]:
-        """The groups this connection is in."""
-        return self._groups().joined(self)
+        """The groups this connection is in (not its addresses')."""
+        joined = self._groups().joined(self)
+        if any(group.startswith(ADDRESS_PREFIXES) for group in joined):
+            return frozenset(g for g in joined if not g.startswith(ADDRESS_PREFIXES))
+        return joined
 
     async def join(self, group: str) -> None:
         """Join ``group``: receive what is broadcast to it until closed or :meth:`leave`."""

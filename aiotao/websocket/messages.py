@@ -41,7 +41,9 @@ wait for an acknowledgement.  The server may push any message at any time
 ``bad_json`` (not JSON, or not a JSON object), ``bad_message`` (binary
 frame, no ``type``, a bad ``id``), ``unknown_type`` (no handler),
 ``invalid`` (the payload does not match its schema; ``errors`` lists each
-field and its problem), ``rate_limited`` (over the rate limit: the message
+field and its problem), ``forbidden`` (the handler has a ``permission=``
+the security policy does not grant the connection's current identity: see
+:mod:`aiotao.websocket.authorization`), ``rate_limited`` (over the rate limit: the message
 was dropped unhandled, its ``id`` says which; a client
 that keeps flooding is closed with 1008), ``internal_error`` (the handler
 failed; logged with its traceback), or a handler's own
@@ -66,7 +68,13 @@ from aiotao.websocket.ratelimit import RateLimit
 from aiotao.websocket.schema import Schema, SchemaError
 from aiotao.websocket.transport import Message
 
-__all__ = ['POLICY_VIOLATION', 'MessageError', 'MessageHandlers', 'MessageRouter']
+__all__ = [
+    'POLICY_VIOLATION',
+    'MessageError',
+    'MessageHandlers',
+    'MessageRouter',
+    'requires',
+]
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +152,28 @@ def _dropped_id(raw: Message) -> Any:
         return None
 
 
+async def _authorize(target: Any, type: str, permission: str) -> None:
+    # The target is the connection, or a MessageHandlers object holding it.
+    from aiotao.websocket.authorization import FORBIDDEN, check_permission
+
+    ws = target.ws if isinstance(target, MessageHandlers) else target
+    answer = await check_permission(getattr(ws, 'request', None), permission)
+    if not answer:
+        if getattr(ws, 'userid', None) is not None:
+            # who it is changed (a logout): send_to_user() must follow
+            from aiotao.websocket.addresses import readdress
+
+            await readdress(ws)
+        raise MessageError(
+            FORBIDDEN, f'{type[:40]!r} messages need the {permission!r} permission'
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class _Route:
     handler: Handler
     schema: Schema[Any] | None
+    permission: str | None = None
 
 
 def _payload_schema(handler: Callable[..., Any]) -> Schema[Any] | None:
@@ -176,12 +202,22 @@ class MessageRouter:
         """The message types handled, sorted."""
         return sorted(self._routes)
 
-    def add(self, type: str, handler: Handler, *, schema: Any = None) -> None:
+    def add(
+        self,
+        type: str,
+        handler: Handler,
+        *,
+        schema: Any = None,
+        permission: str | None = None,
+    ) -> None:
         """Handle messages of ``type`` with ``handler(ws, payload)``.
 
         The payload's schema is ``schema`` if given, else the annotation of
         the handler's payload parameter (a dataclass); without either the
-        handler gets the fields as a ``dict``.
+        handler gets the fields as a ``dict``.  With ``permission``, each
+        message is first checked with the application's security policy
+        against the identity of that moment (see
+        :mod:`aiotao.websocket.authorization`).
         """
         if not type or not isinstance(type, str):
             raise ValueError(f'a message type is a non-empty string, not {type!r}')
@@ -192,10 +228,30 @@ class MessageRouter:
                 f'{getattr(handler, "__qualname__", handler)!r} handles {type!r}: '
                 f'a message handler is an async def function'
             )
+        if permission is not None and (
+            not isinstance(permission, str) or not permission
+        ):
+            raise ValueError(
+                f'{type!r}: a permission is a non-empty string, not {permission!r}'
+            )
         checked = Schema(schema) if schema is not None else _payload_schema(handler)
-        self._routes[type] = _Route(handler, checked)
+        self._routes[type] = _Route(handler, checked, permission)
 
-    def on(self, type: str, *, schema: Any = None) -> Callable[[Handler], Handler]:
+    def permission(self, type: str) -> str | None:
+        """The permission messages of ``type`` need, if any."""
+        return self._routes[type].permission
+
+    def schema(self, type: str) -> Schema[Any] | None:
+        """The schema of the payload of messages of ``type``, if it has one."""
+        return self._routes[type].schema
+
+    def handler(self, type: str) -> Handler:
+        """The handler of messages of ``type``."""
+        return self._routes[type].handler
+
+    def on(
+        self, type: str, *, schema: Any = None, permission: str | None = None
+    ) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`add`.
 
         >>> router = MessageRouter()
@@ -207,7 +263,7 @@ class MessageRouter:
         """
 
         def register(handler: Handler) -> Handler:
-            self.add(type, handler, schema=schema)
+            self.add(type, handler, schema=schema, permission=permission)
             return handler
 
         return register
@@ -234,6 +290,8 @@ class MessageRouter:
                     f'unknown message type {type[:40]!r} '
                     f'(known: {", ".join(self.types) or "none"})',
                 )
+            if route.permission is not None:
+                await _authorize(target, type, route.permission)
             payload: Any = decoded
             if route.schema is not None:
                 try:
@@ -294,6 +352,23 @@ class MessageRouter:
             pass  # the client left (or was dropped) while we answered
 
 
+def requires(permission: str) -> Callable[[Handler], Handler]:
+    """The permission an ``on_<type>`` method of :class:`MessageHandlers` needs.
+
+    >>> class Board(MessageHandlers):
+    ...     @requires('post')
+    ...     async def on_post(self, message: dict) -> None: ...
+    >>> Board.router.permission('post')
+    'post'
+    """
+
+    def mark(handler: Handler) -> Handler:
+        handler.__aiotao_permission__ = permission  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
 class MessageHandlers:
     """Handlers as ``on_<type>`` methods of an object made per connection.
 
@@ -307,7 +382,8 @@ class MessageHandlers:
 
     ``await Counter(ws).serve()`` serves the connection; the handlers reach
     it as ``self.ws``.  Set ``rate_limit`` on the class to limit each
-    connection.
+    connection, and decorate a handler with :func:`requires` to give it a
+    permission.
     """
 
     router: ClassVar[MessageRouter]
@@ -318,7 +394,12 @@ class MessageHandlers:
         cls.router = MessageRouter(rate_limit=cls.rate_limit)
         for name in dir(cls):
             if name.startswith('on_') and callable(getattr(cls, name)):
-                cls.router.add(name[3:], getattr(cls, name))
+                method = getattr(cls, name)
+                cls.router.add(
+                    name[3:],
+                    method,
+                    permission=getattr(method, '__aiotao_permission__', None),
+                )
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws

@@ -120,3 +120,23 @@ async def test_bad_max_line_names_the_option(value: str) -> None:
     with pytest.raises(ConfigurationError) as error:
         await start_console(None, section(**{'option.max_line': value}))  # type: ignore[arg-type]
     assert f'[aiotao.server:admin] option.max_line = {value!r}' in str(error.value)
+
+
+async def test_stats_show_the_workers_loop_lag_and_refusals() -> None:
+    from aiotao.serving.admission import (
+        Admission,
+        AdmissionSettings,
+        set_worker_admission,
+    )
+
+    admission = Admission(AdmissionSettings(max_loop_lag=0.5), worker_connections=10)
+    admission.refused_requests = 3
+    set_worker_admission(admission)
+    try:
+        figures = json.loads(answer('stats', 0.0)[0])['admission']
+    finally:
+        set_worker_admission(None)
+    assert figures['refused_requests'] == 3
+    assert figures['max_loop_lag_ms'] == 500
+    assert figures['loop_lag_ms'] == 0
+    assert 'admission' not in json.loads(answer('stats', 0.0)[0])

@@ -72,6 +72,7 @@ def configure(settings: dict[str, str]) -> RecordingSettings:
     config.include('aiotao.chat')
     config.include('aiotao.game')
     config.include('aiotao.cache')
+    config.include('aiotao.sessions')
     config.commit()
     ServingSettings.from_settings(recording)
     return recording

@@ -64,6 +64,9 @@ def serve_demo(gunicorn: ServerFactory, tmp_path: Path, mongo_uri: str) -> Serve
             '--paste', str(ini),
             '-k', 'aiotao.gunicorn.Worker',
             '-w', str(workers),
+            # the soak's counts (1,000 slowloris and 500 websockets at once)
+            # measure slow clients, not admission control
+            '--worker-connections', '10000',
             *args,
         ]  # fmt: skip
         server = gunicorn(list(argv), ready_path='/hello')
