@@ -180,7 +180,10 @@ class ShardedChannels:
 
     async def subscribe(self, channels: Iterable[str]) -> None:
         for name, on_node in self._by_node(channels).items():
-            await self._nodes[name][1].ssubscribe(*on_node)
+            pubsub = self._nodes[name][1]
+            # one SSUBSCRIBE per channel: the channels of one must share a slot
+            for channel in on_node:
+                await pubsub.ssubscribe(channel)
             self.channels[name].update(on_node)
 
     async def unsubscribe(self, channel: str) -> None:
