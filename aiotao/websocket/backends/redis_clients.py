@@ -84,10 +84,9 @@ class RedisClient:
                 startup_nodes=[
                     ClusterNode(host, port) for host, port in topology.nodes
                 ],
+                # (a failover takes the cluster a few seconds: with retries,
+                # commands keep trying through it)
                 retry=retry,
-                # a failover takes the cluster a few seconds: commands keep
-                # trying (the broadcast backend gives up sooner, by itself)
-                cluster_error_retry_attempts=max(retries, 1),
                 **common,
             )
 
