@@ -187,7 +187,7 @@ class RedisDirectory:
 
     #: Seconds a command waits for Redis; retries on a connection error.
     timeout = 5.0
-    retries = 8
+    retries = 12
 
     def __init__(self, url: str, prefix: str = 'aiotao:game:') -> None:
         from aiotao.websocket.backends.redis_urls import parse_redis_url
