@@ -13,7 +13,7 @@
     aiotao.game.max_queued_inputs = 4     # inputs waiting per player for a tick
     aiotao.game.max_messages_per_second = 40  # per connection; flooding closes 1008
     aiotao.game.keyframe_interval = 5     # seconds between full snapshots
-    aiotao.game.directory = memory        # or mongodb, or redis://host:6379/0 (several workers)
+    aiotao.game.directory = memory        # or mongodb, or a Redis URL (several workers)
     aiotao.game.lease = 10                # seconds a room's directory entry lives
     aiotao.game.owner_timeout = 2         # seconds of silence from a room's worker before
                                           # its relayed players are told it stopped

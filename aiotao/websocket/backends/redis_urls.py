@@ -3,17 +3,13 @@
 The three topologies aiotao's Redis users run, each named by one URL so
 that ``aiotao.broadcast`` and ``aiotao.game.directory`` stay one setting:
 
-=================================================================  ==========================
-URL                                                                topology
-=================================================================  ==========================
-``redis://[[user]:password@]host[:port][/db]`` (``rediss://``)     one server
-``redis+sentinel://[[user]:password@]h1[:port],h2[:port]/service[/db]``  the master Sentinel
-                                                                   names ``service``
-                                                                   (port 26379 by default)
-``redis+cluster://[[user]:password@]h1[:port],h2[:port]``          a Redis Cluster (any of
-                                                                   its nodes, port 6379
-                                                                   by default)
-=================================================================  ==========================
+* one server: ``redis://[[user]:password@]host[:port][/db]`` (``rediss://``
+  for TLS);
+* the master Sentinel names ``service``:
+  ``redis+sentinel://[[user]:password@]h1[:port],h2[:port]/service[/db]``
+  (the sentinels' port is 26379 by default);
+* a Redis Cluster: ``redis+cluster://[[user]:password@]h1[:port],h2[:port]``
+  (any of its nodes; port 6379 by default).
 
 ``rediss+sentinel://`` and ``rediss+cluster://`` use TLS.  The password
 (if any) is the data nodes'; sentinels are reached without one.  The
