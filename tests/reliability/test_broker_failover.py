@@ -184,6 +184,9 @@ async def test_sentinel_failover_under_chat_and_game(
         connect(game_url(one)) as ana,
         connect(game_url(two)) as ben,
     ):
+        # both workers reach the broker (a relayed join made before would be lost)
+        await heard_across(ada, bob, 'hello')
+        await heard_across(bob, ada, 'hello back')
         room = (await ana.join(name='ana', mode='create'))['room']
         assert (await ben.join(name='ben', room=room))['room'] == room
         await recovered([(ada, bob)], ana, ben)  # all is well before
@@ -246,6 +249,8 @@ async def test_cluster_failover_under_chat_and_game(
             await stack.enter_async_context(chat_pair(one, two, room))
             for room in rooms_on_every_shard(redis_cluster, 'aiotao.chat:')
         ]
+        for ada, bob in chats:  # both workers reach the broker
+            await heard_across(ada, bob, 'hello')
         # game rooms opened until every shard carries some of their groups
         owners: list[TestPlayer] = []
         while True:
