@@ -19,7 +19,7 @@ Failure detection is quick for a test: a master silent for
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,6 @@ from tests.harness.redis import (
     START_TIMEOUT,
     RedisServer,
     RedisServerMissing,
-    redis_cli,
     redis_server_program,
 )
 
@@ -152,12 +151,12 @@ class RedisSentinel:
         return time.monotonic() - started
 
     def _wait(
-        self, ready: object, what: str, timeout: float = START_TIMEOUT * 3
+        self, ready: Callable[[], bool], what: str, timeout: float = START_TIMEOUT * 3
     ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if ready():  # type: ignore[operator]
+                if ready():
                     return
             except RuntimeError:
                 pass
@@ -187,4 +186,4 @@ def redis_sentinel(tmp_path: Path) -> Iterator[RedisSentinel]:
         topology.stop()
 
 
-__all__ = ['SERVICE', 'RedisSentinel', 'Sentinel', 'redis_cli', 'redis_sentinel']
+__all__ = ['SERVICE', 'RedisSentinel', 'Sentinel', 'redis_sentinel']

@@ -59,7 +59,8 @@ class RedisClient:
             'username': topology.username,
             'password': topology.password,
         }
-        if topology.ssl:
+        if topology.ssl and topology.kind != 'server':
+            # (a rediss:// URL says it itself: redis-py refuses ssl= beside it)
             common['ssl'] = True
         #: What a connection to one node of this Redis takes (credentials, timeouts).
         self.connection_kwargs = dict(common)

@@ -259,3 +259,25 @@ def test_mongodb_shares_the_application_client() -> None:
     # one client per process, for request.db and broadcasts alike
     assert isinstance(backend, MongoDBBackend)
     assert backend.connection is config.registry.getUtility(IMongoConnection)
+
+
+@pytest.mark.parametrize(
+    'url',
+    [
+        'rediss://:pw@h1:6380/2',
+        'rediss+sentinel://:pw@s1,s2/cache/1',
+        'redis+sentinel://s1/cache',
+        'redis://h1',
+    ],
+)
+def test_clients_for_each_url_make_their_connections(url: str) -> None:
+    """The client's connection takes the URL's credentials, TLS and database (not connected)."""
+    from aiotao.websocket.backends.redis_clients import RedisClient
+
+    topology = read_settings({'aiotao.broadcast': url}).topology
+    assert topology is not None
+    client = RedisClient(topology, timeout=1)
+    connection = client.client.connection_pool.make_connection()  # type: ignore[union-attr]
+    assert connection.password == topology.password
+    assert connection.db == topology.db
+    assert ('SSL' in type(connection).__name__) == topology.ssl
