@@ -47,7 +47,8 @@ from aiotao.websocket.backends.redis_channels import (
     ShardedChannels,
 )
 from aiotao.websocket.backends.redis_clients import RedisClient
-from aiotao.websocket.backends.settings import BroadcastSettings
+from aiotao.websocket.backends.redis_urls import parse_redis_url
+from aiotao.websocket.backends.settings import SETTING, BroadcastSettings
 from aiotao.websocket.transport import Message
 
 __all__ = ['RedisBackend']
@@ -74,8 +75,7 @@ class RedisBackend(BrokerBackend):
 
     def __init__(self, settings: BroadcastSettings) -> None:
         super().__init__(settings)
-        assert settings.topology is not None, 'a Redis URL is parsed by read_settings'
-        self.topology = settings.topology
+        self.topology = settings.topology or parse_redis_url(settings.url, SETTING)
         self._client: RedisClient | None = None
         self._channels: Channels | None = None
         # channel -> subscribe() calls waiting for Redis to confirm it

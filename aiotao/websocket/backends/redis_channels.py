@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
@@ -149,6 +150,8 @@ class ShardedChannels:
         self._nodes: dict[str, tuple[Redis, PubSub]] = {}
         #: the channels subscribed, by master
         self.channels: dict[str, set[str]] = {}
+        #: our own SUNSUBSCRIBEs not confirmed yet, by channel
+        self._leaving: Counter[str] = Counter()
 
     async def connect(self) -> None:
         await self.cluster.initialize()
@@ -189,11 +192,16 @@ class ShardedChannels:
     async def unsubscribe(self, channel: str) -> None:
         name = self.node_of(channel)
         self.channels[name].discard(channel)
+        self._leaving[channel] += 1
         await self._nodes[name][1].sunsubscribe(channel)
 
     async def listen(self, handle: Handle, idle_ping: float, timeout: float) -> None:
         async def checked(kind: str, channel: str, data: Any) -> None:
-            if kind == 'sunsubscribe' and any(
+            if kind == 'sunsubscribe' and self._leaving[channel] > 0:
+                self._leaving[channel] -= 1  # ours (a group's last member left)
+                if not self._leaving[channel]:
+                    del self._leaving[channel]
+            elif kind == 'sunsubscribe' and any(
                 channel in wanted for wanted in self.channels.values()
             ):
                 # a shard drops its subscribers when its slots move away

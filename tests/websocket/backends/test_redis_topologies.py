@@ -87,6 +87,13 @@ async def test_cluster_channels_on_their_shards_and_a_failover(
             ]
         assert all(shards.values()), shards  # twelve channels spread over all three
 
+        # the last member leaving unsubscribes; coming back at once is no failover
+        await two.leave('room1', members['room1'])
+        members['room1'] = await member_of(two, 'room1')
+        await all_delivered(one, members, 'rejoined')
+        await asyncio.sleep(0.5)
+        assert told == []  # nothing was taken for a moved shard: no reconnection
+
         killed = redis_cluster.kill_master(redis_cluster.master_of('aiotao:room0').port)
         killed_at = time.monotonic()
         await asyncio.to_thread(redis_cluster.wait_for_failover, killed)
