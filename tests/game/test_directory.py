@@ -109,6 +109,7 @@ async def test_workers_share_the_redis_directory(redis_server: RedisServer) -> N
         await two.close()
 
 
+@pytest.mark.timeout(120)
 async def test_the_directory_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
     """A room's keys on one shard, the rooms over every shard; a failover ridden out."""
     one, two = RedisDirectory(redis_cluster.url), RedisDirectory(redis_cluster.url)

@@ -15,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from aiotao.websocket.backends.redis import RedisBackend
+from aiotao.websocket.groups import Groups
 from tests.harness.redis_cluster import RedisCluster, redis_cluster
 from tests.harness.redis_sentinel import RedisSentinel, redis_sentinel
 from tests.websocket.backends.processes import Member, member_of, process, wait_for
@@ -25,25 +28,26 @@ __all__ = ['redis_cluster', 'redis_sentinel']
 GROUPS = [f'room{n}' for n in range(12)]
 
 
-async def resyncs_of(groups: object) -> list[frozenset[str]]:
+async def resyncs_of(groups: Groups) -> list[frozenset[str]]:
     told: list[frozenset[str]] = []
 
     async def resync(names: frozenset[str]) -> None:
         told.append(names)
 
-    groups.on_resync(resync)  # type: ignore[attr-defined]
+    groups.on_resync(resync)
     return told
 
 
-async def all_delivered(one: object, members: dict[str, Member], text: str) -> None:
+async def all_delivered(one: Groups, members: dict[str, Member], text: str) -> None:
     """Broadcast ``text`` to every group from ``one`` until each member has it."""
     async with asyncio.timeout(20):
         while not all(text in member.received for member in members.values()):
             for group in members:
-                await one.broadcast(group, text)  # type: ignore[attr-defined]
+                await one.broadcast(group, text)
             await asyncio.sleep(0.2)
 
 
+@pytest.mark.timeout(120)
 async def test_sentinel_master_followed_through_a_failover(
     redis_sentinel: RedisSentinel,
 ) -> None:
@@ -66,6 +70,7 @@ async def test_sentinel_master_followed_through_a_failover(
         await wait_for(lambda: frozenset(GROUPS[:3]) in told)
 
 
+@pytest.mark.timeout(120)
 async def test_cluster_channels_on_their_shards_and_a_failover(
     redis_cluster: RedisCluster,
 ) -> None:
