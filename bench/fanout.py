@@ -1,15 +1,22 @@
 """Fan-out: one message to 1,000 websocket clients of a group, and what they cost.
 
     .venv/bin/python bench/fanout.py [--clients 1000] [--broadcasts 50]
-                                     [--client-processes 2] [--only one|redis]
-                                     [--profile DIR]
+                                     [--client-processes 2]
+                                     [--only one|redis|cluster] [--profile DIR]
 
 Serves :mod:`tests.pkgs.broadcastapp` (a room that broadcasts what it
-receives) with gunicorn on aiotao's worker, twice:
+receives) with gunicorn on aiotao's worker, three times:
 
 * ``one``: one worker, the in-memory backend;
 * ``redis``: two workers sharing a ``redis-server`` (started here on a
-  free port), the clients spread over both by the kernel.
+  free port), the clients spread over both by the kernel;
+* ``cluster``: two gunicorn masters of two workers each (two machines,
+  standing in), sharing a Redis Cluster of three masters and three
+  replicas made here (sharded pub/sub).  The clients are spread over the
+  masters and over three rooms whose channels live on the three shards;
+  each broadcast goes to the three rooms at once (so it still reaches
+  every client), and the **broker CPU per shard** (each master
+  ``redis-server``'s CPU time per broadcast) shows the load spread.
 
 The clients are aiohttp websocket clients split over several processes (on
 a small machine the clients, not the server, are the bottleneck).  One more
@@ -61,6 +68,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.harness.redis import RedisServer  # noqa: E402
+from tests.harness.redis_cluster import RedisCluster  # noqa: E402
 
 ROOM = '/room/bench'
 #: Seconds between two broadcasts of the latency run: far more than a
@@ -105,8 +113,8 @@ format = %(asctime)s %(levelname)-5.5s [%(name)s] [%(process)d] %(message)s
 # -- the client processes ------------------------------------------------------
 
 
-async def _client_main(url: str, count: int, pipe: Connection) -> None:
-    """Open ``count`` clients, record receptions, answer the parent's commands."""
+async def _client_main(urls: list[str], count: int, pipe: Connection) -> None:
+    """Open ``count`` clients over ``urls`` in turn, record receptions, answer the parent."""
     first: dict[int, float] = {}
     last: dict[int, float] = {}
     received: dict[int, int] = {}
@@ -130,7 +138,7 @@ async def _client_main(url: str, count: int, pipe: Connection) -> None:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def join() -> aiohttp.ClientWebSocketResponse:
+        async def join(url: str) -> aiohttp.ClientWebSocketResponse:
             ws = await session.ws_connect(url, autoping=True, heartbeat=None)
             hello = await ws.receive_str(timeout=30)
             pid = int(hello.split()[1])
@@ -140,7 +148,10 @@ async def _client_main(url: str, count: int, pipe: Connection) -> None:
         sockets: list[aiohttp.ClientWebSocketResponse] = []
         for start in range(0, count, 50):  # a few at a time: no SYN flood
             sockets += await asyncio.gather(
-                *(join() for _ in range(min(50, count - start)))
+                *(
+                    join(urls[(start + n) % len(urls)])
+                    for n in range(min(50, count - start))
+                )
             )
         readers = [asyncio.create_task(read(ws)) for ws in sockets]
         loop = asyncio.get_running_loop()
@@ -156,9 +167,9 @@ async def _client_main(url: str, count: int, pipe: Connection) -> None:
     pipe.send(('closed',))
 
 
-def client_process(url: str, count: int, pipe: Connection) -> None:
+def client_process(urls: list[str], count: int, pipe: Connection) -> None:
     raise_open_files_limit()
-    asyncio.run(_client_main(url, count, pipe))
+    asyncio.run(_client_main(urls, count, pipe))
 
 
 # -- the server side -----------------------------------------------------------
@@ -173,9 +184,10 @@ def rss_kib(pid: int) -> int:
 
 
 def start_gunicorn(
-    log_dir: Path, workers: int, settings: dict[str, str]
+    log_dir: Path, workers: int, settings: dict[str, str], name: str = ''
 ) -> ServerProcess:
-    ini = log_dir / f'fanout-{workers}.ini'
+    name = name or str(workers)
+    ini = log_dir / f'fanout-{name}.ini'
     ini.write_text(
         INI.format(settings='\n'.join(f'{k} = {v}' for k, v in settings.items()))
     )
@@ -194,7 +206,7 @@ def start_gunicorn(
         f'aiotao x{workers}',
         argv,
         port,
-        log_dir / f'fanout-{workers}.log',
+        log_dir / f'fanout-{name}.log',
         cwd=log_dir,
         env=env,
         forks_worker=False,
@@ -228,6 +240,8 @@ class Figures:
     missing: int
     #: clients the server closed (too slow: 1008) or that failed
     errors: int
+    #: CPU ms per broadcast of each broker process (a shard's master), by name
+    broker_cpu_ms: dict[str, float]
 
 
 def start_profilers(
@@ -306,20 +320,31 @@ async def collect(
 
 async def run_scenario(
     name: str,
-    server: ServerProcess,
+    servers: Sequence[ServerProcess],
     clients: int,
     broadcasts: int,
     processes: int,
     profile: Path | None = None,
+    rooms: Sequence[str] = (ROOM,),
+    brokers: dict[str, int] | None = None,
 ) -> Figures:
-    url = server.url(ROOM, scheme='ws')
-    worker_pids = children(server.process.pid)
+    """Clients spread over ``servers`` and ``rooms``; each broadcast goes to every room.
+
+    ``brokers``: name -> pid of the broker processes whose CPU is measured.
+    """
+    urls = [server.url(room, scheme='ws') for room in rooms for server in servers]
+    worker_pids = [pid for server in servers for pid in children(server.process.pid)]
+    brokers = brokers or {}
     async with aiohttp.ClientSession() as session:
-        sender = await session.ws_connect(url)
-        await sender.receive_str(timeout=10)
-        for n in range(3):  # warm up the code paths before measuring memory
-            await sender.send_str(f'warmup {-1 - n} {time.monotonic():.9f}')
+        senders = [
+            await session.ws_connect(servers[0].url(room, scheme='ws'))
+            for room in rooms
+        ]
+        for sender in senders:
             await sender.receive_str(timeout=10)
+            for n in range(3):  # warm up the code paths before measuring memory
+                await sender.send_str(f'warmup {-1 - n} {time.monotonic():.9f}')
+                await sender.receive_str(timeout=10)
         await asyncio.sleep(0.5)
         rss_before = sum(rss_kib(pid) for pid in worker_pids)
 
@@ -330,7 +355,7 @@ async def run_scenario(
             share = clients // processes + (index < clients % processes)
             parent_end, child_end = context.Pipe()
             proc = context.Process(
-                target=client_process, args=(url, share, child_end), daemon=True
+                target=client_process, args=(urls, share, child_end), daemon=True
             )
             proc.start()
             pipes.append(parent_end)
@@ -347,23 +372,29 @@ async def run_scenario(
 
         async def send(number: int) -> float:
             sent = time.monotonic()
-            await sender.send_str(f'bench {number} {sent:.9f} {PADDING}')
+            for sender in senders:  # the same number to every room
+                await sender.send_str(f'bench {number} {sent:.9f} {PADDING}')
             return sent
 
-        async def drain_sender() -> None:
+        async def drain_sender(sender: aiohttp.ClientWebSocketResponse) -> None:
             async for _ in sender:
                 pass
 
-        draining = asyncio.create_task(drain_sender())
+        drainers = [asyncio.create_task(drain_sender(sender)) for sender in senders]
         profilers = start_profilers(name, worker_pids, profile) if profile else []
         await asyncio.sleep(1.0 if profile else 0)
         cpu_before = sum(cpu_seconds(pid) for pid in worker_pids)
+        brokers_before = {broker: cpu_seconds(pid) for broker, pid in brokers.items()}
         sent_at: dict[int, float] = {}
         for number in range(broadcasts):
             sent_at[number] = await send(number)
             await asyncio.sleep(INTERVAL)
         await asyncio.sleep(1.0)
         cpu_after = sum(cpu_seconds(pid) for pid in worker_pids)
+        broker_cpu_ms = {
+            broker: (cpu_seconds(pid) - brokers_before[broker]) * 1000 / broadcasts
+            for broker, pid in brokers.items()
+        }
         stop_profilers(profilers)
         burst = range(broadcasts, broadcasts + BURST)
         for number in burst:
@@ -385,8 +416,10 @@ async def run_scenario(
         for pipe, proc in zip(pipes, procs, strict=True):
             await loop.run_in_executor(None, pipe.recv)
             await loop.run_in_executor(None, proc.join, 10)
-        await sender.close()
-        draining.cancel()
+        for sender in senders:
+            await sender.close()
+        for draining in drainers:
+            draining.cancel()
 
     latencies = sorted(
         (last[n] - sent_at[n]) * 1000 for n in range(broadcasts) if n in last
@@ -410,6 +443,7 @@ async def run_scenario(
         cpu_ms_per_broadcast=(cpu_after - cpu_before) * 1000 / broadcasts,
         missing=missing,
         errors=errors,
+        broker_cpu_ms=broker_cpu_ms,
     )
 
 
@@ -432,6 +466,10 @@ def report(results: Sequence[Figures]) -> str:
             f'{r.rss_per_connection_kib:>9.1f} {r.cpu_ms_per_broadcast:>10.2f} '
             f'{r.missing:>8} {r.errors:>7}'
         )
+    for r in results:
+        if r.broker_cpu_ms:
+            shards = ', '.join(f'{b} {ms:.2f}' for b, ms in r.broker_cpu_ms.items())
+            lines.append(f'{r.name}: broker CPU ms per broadcast, by shard: {shards}')
     one = next((r for r in results if r.name == 'one'), None)
     if one is not None:
         p99 = 'PASS' if one.p99_ms < TARGET_P99_MS else 'FAIL'
@@ -446,12 +484,55 @@ def report(results: Sequence[Figures]) -> str:
     return '\n'.join(lines)
 
 
+def rooms_on_every_shard(cluster: RedisCluster) -> list[str]:
+    """One room per shard: the rooms whose channels the three masters own."""
+    rooms: dict[int, str] = {}
+    n = 0
+    while len(rooms) < len(cluster.masters()):
+        n += 1
+        rooms.setdefault(cluster.master_of(f'aiotao:bench{n}').port, f'/room/bench{n}')
+    return [rooms[port] for port in sorted(rooms)]
+
+
+def run_cluster(log_dir: Path, args: argparse.Namespace) -> Figures:
+    """Two gunicorn masters of two workers, a Redis Cluster of three shards."""
+    cluster = RedisCluster(log_dir / 'cluster')
+    try:
+        cluster.start()
+        settings = {'aiotao.broadcast': cluster.url}
+        servers = [
+            start_gunicorn(log_dir, 2, settings, name=f'cluster-{n}') for n in range(2)
+        ]
+        try:
+            brokers = {
+                f'shard :{node.port}': node.process.pid  # type: ignore[union-attr]
+                for node in cluster.masters()
+            }
+            return asyncio.run(
+                run_scenario(
+                    'cluster',
+                    servers,
+                    args.clients,
+                    args.broadcasts,
+                    args.client_processes,
+                    args.profile,
+                    rooms=rooms_on_every_shard(cluster),
+                    brokers=brokers,
+                )
+            )
+        finally:
+            for server in servers:
+                server.stop()
+    finally:
+        cluster.stop()
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--clients', type=int, default=1000)
     parser.add_argument('--broadcasts', type=int, default=50)
     parser.add_argument('--client-processes', type=int, default=2)
-    parser.add_argument('--only', choices=('one', 'redis'))
+    parser.add_argument('--only', choices=('one', 'redis', 'cluster'))
     parser.add_argument('--profile', type=Path, metavar='DIR')
     return parser.parse_args(argv)
 
@@ -469,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     asyncio.run(
                         run_scenario(
                             'one',
-                            server,
+                            [server],
                             args.clients,
                             args.broadcasts,
                             args.client_processes,
@@ -487,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         asyncio.run(
                             run_scenario(
                                 'redis',
-                                server,
+                                [server],
                                 args.clients,
                                 args.broadcasts,
                                 args.client_processes,
@@ -497,6 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     )
                 finally:
                     server.stop()
+        if args.only in (None, 'cluster'):
+            results.append(run_cluster(log_dir, args))
     print(report(results))
     if args.profile:
         for collapsed in sorted(args.profile.glob('*.txt')):

@@ -10,7 +10,9 @@ A client connecting to ``/chat/lobby/socket`` gets, in order: ``welcome``
 oldest first), then what everyone in the room gets: ``joined`` and
 ``members``, and from then on every ``message``.  The connection joins the
 room's group *before* the history is read, so no message falls between the
-two (one may be in both: clients dedupe by ``id``).  A guest whose
+two (one may be in both: clients dedupe by ``id``).  After an outage of
+the broadcast broker, the room's members get a ``history`` again, with
+``"resync": true`` (:mod:`aiotao.chat.resync`).  A guest whose
 nickname someone in the room goes by gets a variant of it for this room,
 and the welcome's ``notice`` says so.
 
@@ -50,6 +52,7 @@ from aiotao.chat.nicknames import (
     remember_nickname,
 )
 from aiotao.chat.presence import get_chat_presence
+from aiotao.chat.resync import watch_for_resync
 from aiotao.chat.rooms import MAX_ROOM_LENGTH, group_name, valid_room
 from aiotao.chat.settings import get_chat_settings
 from aiotao.chat.signed_in import get_signed_in_names
@@ -113,6 +116,7 @@ class ChatView:
         registry = ws.request.registry
         members = get_chat_presence(registry)
         room = self.room
+        watch_for_resync(registry)
         await ws.join(group_name(room))
         try:
             nick, notice = await members.settle(room, await nickname_for(ws.request))

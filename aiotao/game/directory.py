@@ -7,7 +7,8 @@ its rooms out of the directory within ``lease`` seconds.
 
 * :class:`MemoryDirectory`: one process (the default);
 * :class:`RedisDirectory`: shared by every worker and machine using the
-  same Redis (``aiotao.game.directory = redis://127.0.0.1:6379/0``);
+  same Redis (``aiotao.game.directory = redis://127.0.0.1:6379/0``, or
+  ``redis+sentinel://…``, ``redis+cluster://…``);
 * :class:`MongoDirectory`: shared through the application's MongoDB
   (``aiotao.game.directory = mongodb``, with ``mongo.uri``).
 
@@ -168,16 +169,31 @@ class MemoryDirectory:
 
 
 class RedisDirectory:
-    """The rooms of every worker sharing one Redis server.
+    """The rooms of every worker sharing one Redis (a server, Sentinel's master or a Cluster).
 
-    Keys (under ``prefix``): ``room:<id>`` holds a room's JSON and expires
-    with its lease, ``code:<code>`` the id of a private room, and the set
-    ``public`` the ids of public rooms (ids whose room expired are pruned
-    when a quick match reads them).
+    Keys (under ``prefix``): ``{<id>}:room`` holds a room's JSON and
+    expires with its lease, ``{<id>}:successor`` the room that replaced
+    it, ``code:{<code>}`` the id of a private room, and the set ``public``
+    the ids of public rooms (ids whose room expired are pruned when a
+    quick match reads them).  The braces are Redis Cluster hash tags: a
+    room's keys hash by its id alone, so they live on one shard, and the
+    rooms spread over the shards.
+
+    ``url`` is any URL of :mod:`aiotao.websocket.backends.redis_urls`
+    (``redis://``, ``redis+sentinel://``, ``redis+cluster://``).  Commands
+    are retried for a while on a connection error, so that a Sentinel or
+    Cluster failover (a few seconds) is ridden out rather than failed.
     """
 
+    #: Seconds a command waits for Redis; retries on a connection error.
+    timeout = 5.0
+    retries = 12
+
     def __init__(self, url: str, prefix: str = 'aiotao:game:') -> None:
+        from aiotao.websocket.backends.redis_urls import parse_redis_url
+
         self.url = url
+        self.topology = parse_redis_url(url, 'aiotao.game.directory')
         self.prefix = prefix
         self._client: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -186,38 +202,54 @@ class RedisDirectory:
         # made on the loop that uses it: after the fork, in the worker
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            import redis.asyncio
+            from aiotao.websocket.backends.redis_clients import RedisClient
 
-            self._client = redis.asyncio.Redis.from_url(self.url)
+            self._client = RedisClient(
+                self.topology, timeout=self.timeout, retries=self.retries
+            )
             self._loop = loop
-        return self._client
+        return self._client.client
+
+    def room_key(self, room_id: str) -> str:
+        """The key of a room's entry.
+
+        >>> RedisDirectory('redis://h/0').room_key('ab12')
+        'aiotao:game:{ab12}:room'
+        """
+        return f'{self.prefix}{{{room_id}}}:room'
+
+    def _successor_key(self, room_id: str) -> str:
+        return f'{self.prefix}{{{room_id}}}:successor'
+
+    def _code_key(self, code: str) -> str:
+        return f'{self.prefix}code:{{{code}}}'
 
     async def publish(self, room: RoomInfo, lease: float) -> None:
         redis = self._redis()
         milliseconds = max(1, int(lease * 1000))
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.set(f'{self.prefix}room:{room.id}', room.to_json(), px=milliseconds)
+            pipe.set(self.room_key(room.id), room.to_json(), px=milliseconds)
             if room.code is None:
                 pipe.sadd(f'{self.prefix}public', room.id)
             else:
-                pipe.set(f'{self.prefix}code:{room.code}', room.id, px=milliseconds)
+                pipe.set(self._code_key(room.code), room.id, px=milliseconds)
             await pipe.execute()
 
     async def remove(self, room: RoomInfo) -> None:
         redis = self._redis()
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.delete(f'{self.prefix}room:{room.id}')
+            pipe.delete(self.room_key(room.id))
             pipe.srem(f'{self.prefix}public', room.id)
             if room.code is not None:
-                pipe.delete(f'{self.prefix}code:{room.code}')
+                pipe.delete(self._code_key(room.code))
             await pipe.execute()
 
     async def get(self, room_id: str) -> RoomInfo | None:
-        text = await self._redis().get(f'{self.prefix}room:{room_id}')
+        text = await self._redis().get(self.room_key(room_id))
         return RoomInfo.from_json(text) if text is not None else None
 
     async def by_code(self, code: str) -> RoomInfo | None:
-        room_id = await self._redis().get(f'{self.prefix}code:{code}')
+        room_id = await self._redis().get(self._code_key(code))
         return await self.get(room_id.decode()) if room_id is not None else None
 
     async def quick_match(self) -> RoomInfo | None:
@@ -227,7 +259,10 @@ class RedisDirectory:
         )
         if not ids:
             return None
-        texts = await redis.mget([f'{self.prefix}room:{id}' for id in ids])
+        keys = [self.room_key(id) for id in ids]
+        # the rooms' keys are on several shards of a cluster: one MGET per shard
+        read = redis.mget_nonatomic if self._client.is_cluster else redis.mget
+        texts = await read(keys)
         expired = [id for id, text in zip(ids, texts, strict=True) if text is None]
         if expired:
             await redis.srem(f'{self.prefix}public', *expired)
@@ -235,14 +270,14 @@ class RedisDirectory:
 
     async def claim_successor(self, room_id: str, successor: str, ttl: float) -> str:
         redis = self._redis()
-        key = f'{self.prefix}successor:{room_id}'
+        key = self._successor_key(room_id)
         # SET NX: atomic, the first claim wins
         await redis.set(key, successor, nx=True, px=max(1, int(ttl * 1000)))
         won = await redis.get(key)
         return won.decode() if won is not None else successor
 
     async def successor(self, room_id: str) -> str | None:
-        found = await self._redis().get(f'{self.prefix}successor:{room_id}')
+        found = await self._redis().get(self._successor_key(room_id))
         return found.decode() if found is not None else None
 
     async def close(self) -> None:

@@ -25,6 +25,7 @@ There is one lobby per application and process::
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -42,8 +43,8 @@ from aiotao.game.directory import (
     RoomInfo,
 )
 from aiotao.game.errors import NoSuchRoom, RoomClosed, TooManyRooms
-from aiotao.game.relay import ControlInbox, control_group
-from aiotao.game.room import Room
+from aiotao.game.relay import ControlInbox, OwnerWatch, control_group
+from aiotao.game.room import Room, state_group
 from aiotao.game.settings import GameSettings
 from aiotao.mongo.connection import get_database
 from aiotao.websocket.groups import Groups
@@ -102,6 +103,47 @@ class Lobby:
         self._lease_task: asyncio.Task[None] | None = None
         self._opened = 0
         self.closed = False
+        groups.on_resync(self.resync)
+
+    # -- the broker failing over ---------------------------------------------
+
+    def broker_connected(self) -> bool:
+        """``True`` while the broadcast backend carries messages between workers."""
+        return bool(getattr(self.groups.backend, 'connected', True))
+
+    async def resync(self, groups: frozenset[str]) -> None:
+        """The broadcast backend reconnected: the state messages of ``groups`` may be lost.
+
+        Players apply deltas to the state before them, so each room whose
+        state group has members here sends a full snapshot next: a room
+        this worker owns at once, another worker's room when asked over
+        its control group (``resync``).  Whichever of the two workers
+        reconnects last triggers it, so it reaches both.  The watches of
+        the other workers' rooms are given the time their owners may take
+        to reconnect (``aiotao.broadcast.retry_max`` and ``timeout``).
+        """
+        broker = getattr(self.groups.backend, 'settings', None)
+        grace = getattr(broker, 'retry_max', 0.0) + getattr(broker, 'timeout', 0.0)
+        prefix = state_group('')
+        for group in sorted(groups):
+            if not group.startswith(prefix):
+                continue
+            room_id = group[len(prefix) :]
+            room = self.rooms.get(room_id)
+            if room is not None:
+                room.resync()
+                continue
+            watches = [
+                member
+                for member in self.groups.members(group)
+                if isinstance(member, OwnerWatch)
+            ]
+            for watch in watches:
+                watch.grace(grace)
+            if watches:
+                await self.groups.broadcast(
+                    control_group(room_id), json.dumps({'op': 'resync'})
+                )
 
     # -- finding a room ----------------------------------------------------
 

@@ -353,7 +353,9 @@ class GameSession:
             request.update(op='join', name=name)
         # listening to the room from the start: a silent owner is lost
         # within its timeout, the join does not wait for nothing
-        watch = OwnerWatch(self.lobby.settings.owner_timeout)
+        watch = OwnerWatch(
+            self.lobby.settings.owner_timeout, connected=self.lobby.broker_connected
+        )
         await groups.join(state_group(info.id), watch)
         try:
             welcome = await self._relay.request(groups, info.id, request, watch)

@@ -173,6 +173,10 @@ class ControlInbox:
                 self._heard[request['conn']] = asyncio.get_running_loop().time()
             if op == 'alive':
                 pass  # (heard: that is all)
+            elif op == 'resync':
+                # the asking worker missed state messages (its broker
+                # connection was down): deltas need the state before them
+                self.room.resync()
             elif op == 'input':
                 # only from the connection holding the seat (not one it
                 # was taken over from)
@@ -260,6 +264,11 @@ class OwnerWatch:
     or cut off from the broker.  ``clock`` is :func:`time.monotonic`
     unless a test gives its own.
 
+    Silence proves nothing while *this* worker's broker connection is
+    down (``connected()`` is false: a Redis failover, for every worker at
+    once), so the watch does not count it, and :meth:`grace` gives the
+    owner time to reconnect too once this worker has.
+
     >>> now = [0.0]
     >>> watch = OwnerWatch(timeout=2.0, clock=lambda: now[0])
     >>> now[0] = 1.5; watch.is_silent()
@@ -273,10 +282,14 @@ class OwnerWatch:
     """
 
     def __init__(
-        self, timeout: float, clock: Callable[[], float] = time.monotonic
+        self,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+        connected: Callable[[], bool] = lambda: True,
     ) -> None:
         self.timeout = timeout
         self._clock = clock
+        self._connected = connected
         #: When the owner was last heard of (at first: when the watch began).
         self.heard_at = clock()
 
@@ -291,7 +304,14 @@ class OwnerWatch:
 
     def is_silent(self) -> bool:
         """``True`` once the owner has said nothing for ``timeout`` seconds."""
+        if not self._connected():
+            self.heard_at = self._clock()  # deaf, not silent
+            return False
         return self._clock() - self.heard_at > self.timeout
+
+    def grace(self, seconds: float) -> None:
+        """Count the owner as heard of ``seconds`` from now (it may reconnect later than us)."""
+        self.heard_at = max(self.heard_at, self._clock() + seconds)
 
 
 class RelayedConnection:

@@ -300,6 +300,15 @@ class Room:
             }
         )
 
+    def resync(self) -> None:
+        """Send the full state at the next tick, not a delta.
+
+        For members who may have missed state messages (the broker
+        carrying them to other workers failed over): a delta applies to
+        the state before it, which they may not have.
+        """
+        self._full_needed = True
+
     def submit(self, player_id: str, input: Any) -> bool:
         """Queue a checked input for the next tick; ``False`` if no such seat.
 

@@ -13,7 +13,7 @@
     aiotao.game.max_queued_inputs = 4     # inputs waiting per player for a tick
     aiotao.game.max_messages_per_second = 40  # per connection; flooding closes 1008
     aiotao.game.keyframe_interval = 5     # seconds between full snapshots
-    aiotao.game.directory = memory        # or mongodb, or redis://host:6379/0 (several workers)
+    aiotao.game.directory = memory        # or mongodb, or a Redis URL (several workers)
     aiotao.game.lease = 10                # seconds a room's directory entry lives
     aiotao.game.owner_timeout = 2         # seconds of silence from a room's worker before
                                           # its relayed players are told it stopped
@@ -39,6 +39,7 @@ from pyramid.path import DottedNameResolver
 
 from aiotao.game.rules import GameRules
 from aiotao.settings import number, read_setting, whole_number
+from aiotao.websocket.backends.redis_urls import SCHEMES, parse_redis_url
 
 __all__ = ['PREFIX', 'GameSettings']
 
@@ -110,10 +111,13 @@ def _directory(settings: Mapping[str, Any]) -> str:
     if not value:
         # where the broadcast backend is, the rooms are listed too
         broadcast = str(settings.get('aiotao.broadcast') or '').strip()
-        if broadcast.startswith(('redis://', 'rediss://')):
+        if _is_redis(broadcast):
             return broadcast
         return 'mongodb' if broadcast == 'mongodb' else 'memory'
-    if value in ('memory', 'mongodb') or value.startswith(('redis://', 'rediss://')):
+    if _is_redis(value):
+        parse_redis_url(value, PREFIX + 'directory')  # names a malformed URL
+        return value
+    if value in ('memory', 'mongodb'):
         if value == 'mongodb' and not settings.get('mongo.uri'):
             raise ConfigurationError(
                 f'{PREFIX}directory = mongodb: set mongo.uri too (the rooms are '
@@ -122,9 +126,14 @@ def _directory(settings: Mapping[str, Any]) -> str:
         return value
     raise ConfigurationError(
         f'{PREFIX}directory = {value!r}: expected memory (one process), mongodb '
-        f"(the application's mongo.uri) or a redis:// URL (rooms shared by "
-        f'several workers)'
+        f"(the application's mongo.uri) or a redis://, redis+sentinel:// or "
+        f'redis+cluster:// URL (rooms shared by several workers)'
     )
+
+
+def _is_redis(value: str) -> bool:
+    scheme, sep, _ = value.partition('://')
+    return bool(sep) and scheme.lower() in SCHEMES
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from pyramid.registry import Registry
@@ -52,6 +53,7 @@ __all__ = [
     'GroupMember',
     'Groups',
     'InMemoryBackend',
+    'Resync',
     'broadcast',
     'get_groups',
 ]
@@ -67,6 +69,11 @@ class GroupMember(Protocol):
 
     def send_nowait(self, data: Message) -> bool:
         """Queue ``data`` without waiting; ``False`` if not queued (closed, too slow)."""
+
+
+#: ``await resync(groups)``: the local members of ``groups`` may have
+#: missed broadcasts (the backend reconnected); send them what they need.
+Resync = Callable[[frozenset[str]], Awaitable[None]]
 
 
 class Groups:
@@ -87,6 +94,38 @@ class Groups:
         self._starting: asyncio.Future[None] | None = None
         self._starting_in: tuple[int, asyncio.AbstractEventLoop] | None = None
         self._started_in: tuple[int, asyncio.AbstractEventLoop] | None = None
+        self._resyncs: list[Resync] = []
+        self._resyncing: set[asyncio.Task[None]] = set()
+        if hasattr(backend, 'on_resync'):
+            backend.on_resync = self._resync
+
+    def on_resync(self, resync: Resync) -> None:
+        """Call ``resync(groups)`` after each reconnection of the backend.
+
+        ``groups`` are those with members in this process; broadcasts made
+        to them while the backend was away did not arrive.  ``resync`` runs
+        in a task of its own, and its errors are logged.
+        """
+        if resync not in self._resyncs:
+            self._resyncs.append(resync)
+
+    def _resync(self, groups: list[str]) -> None:
+        wanted = frozenset(groups)
+        log.info(
+            'aiotao.broadcast: reconnected; telling the members of %d groups to resync',
+            len(wanted),
+        )
+        for resync in self._resyncs:
+            task = asyncio.ensure_future(self._run_resync(resync, wanted))
+            self._resyncing.add(task)
+            task.add_done_callback(self._resyncing.discard)
+
+    @staticmethod
+    async def _run_resync(resync: Resync, groups: frozenset[str]) -> None:
+        try:
+            await resync(groups)
+        except Exception:
+            log.exception('aiotao.broadcast: resync %r failed', resync)
 
     async def _ensure_started(self) -> None:
         here = (os.getpid(), asyncio.get_running_loop())
@@ -196,6 +235,8 @@ class Groups:
 
     async def close(self) -> None:
         """Stop the backend (at server shutdown)."""
+        for task in list(self._resyncing):
+            task.cancel()
         if self._started_in is not None:
             self._started_in = self._starting = self._starting_in = None
             await self.backend.close()

@@ -16,6 +16,9 @@ from aiotao.game.directory import (
     RoomInfo,
 )
 from tests.harness.redis import RedisServer
+from tests.harness.redis_cluster import RedisCluster, redis_cluster
+
+__all__ = ['redis_cluster']
 
 
 @pytest.fixture(params=['memory', 'redis', 'mongodb'])
@@ -101,6 +104,40 @@ async def test_workers_share_the_redis_directory(redis_server: RedisServer) -> N
     try:
         await one.publish(RoomInfo('a', 'w1', 1, 4), lease=10)
         assert await two.quick_match() == RoomInfo('a', 'w1', 1, 4)
+    finally:
+        await one.close()
+        await two.close()
+
+
+@pytest.mark.timeout(120)
+async def test_the_directory_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
+    """A room's keys on one shard, the rooms over every shard; a failover ridden out."""
+    one, two = RedisDirectory(redis_cluster.url), RedisDirectory(redis_cluster.url)
+    try:
+        ids = [f'room{n}' for n in range(12)]
+        for n, id in enumerate(ids):
+            await one.publish(RoomInfo(id, 'w1', n % 4, 4, online=n % 4), lease=30)
+        await one.publish(RoomInfo('private', 'w1', 1, 4, code='K7QX2'), lease=30)
+        await one.claim_successor('room0', 'room1', ttl=30)
+        owners = {redis_cluster.master_of(one.room_key(id)).port for id in ids}
+        assert len(owners) == 3  # the rooms spread over the shards
+        # the hash tag: a room's entry and its successor live together
+        assert redis_cluster.master_of(
+            one.room_key('room0')
+        ) is redis_cluster.master_of('aiotao:game:{room0}:successor')
+        match = await two.quick_match()  # reads every shard
+        assert match is not None and match.online == 3
+        found = await two.by_code('K7QX2')
+        assert found is not None and found.id == 'private'
+        assert await two.successor('room0') == 'room1'
+
+        killed = redis_cluster.kill_master(
+            redis_cluster.master_of(one.room_key('room3')).port
+        )
+        # published while its shard fails over: retried until the replica took over
+        await one.publish(RoomInfo('room3', 'w1', 1, 4), lease=30)
+        await asyncio.to_thread(redis_cluster.wait_for_failover, killed)
+        assert await two.get('room3') == RoomInfo('room3', 'w1', 1, 4)
     finally:
         await one.close()
         await two.close()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 
 import pytest
 
 from aiotao.game.errors import NoSuchRoom, TooManyRooms
 from aiotao.game.lobby import CODE_ALPHABET, Lobby
+from aiotao.game.relay import OwnerWatch
+from aiotao.game.room import state_group
 from aiotao.game.settings import GameSettings
 from aiotao.websocket.groups import Groups, InMemoryBackend
 
@@ -69,3 +72,63 @@ async def test_close_ends_every_room_and_leaves_no_task() -> None:
     await lobby.close()
     assert lobby.rooms == {}
     assert not [t for t in asyncio.all_tasks() if 'game room' in t.get_name()]
+
+
+class Link:
+    """A player's link: its own messages are not what this test reads."""
+
+    async def send(self, text: str) -> None:
+        pass
+
+    def detach(self) -> None:
+        pass
+
+
+class StateReader:
+    """A member of a room's state group: the types of the state messages."""
+
+    is_open = True
+
+    def __init__(self) -> None:
+        self.types: list[str] = []
+
+    def send_nowait(self, data: str | bytes) -> bool:
+        self.types.append(json.loads(data)['type'])
+        return True
+
+
+async def next_state(reader: StateReader, since: int) -> str:
+    async with asyncio.timeout(2):
+        while len(reader.types) <= since:
+            await asyncio.sleep(0.01)
+    return reader.types[since]
+
+
+async def test_a_resync_sends_full_snapshots_for_owned_and_relayed_rooms() -> None:
+    # two "workers" on one broker: the owner of a room, and one relaying to it
+    groups = Groups(InMemoryBackend())
+    settings = GameSettings.from_settings({'aiotao.game.keyframe_interval': '600'})
+    owner, relay = Lobby(settings, groups), Lobby(settings, groups)
+    room = await owner.create()
+    await room.join('ana', Link())
+    reader = StateReader()
+    await groups.join(state_group(room.id), reader)
+    await next_state(reader, 1)
+    assert reader.types[1:] == ['delta'] * (len(reader.types) - 1)  # deltas only
+
+    # the owner's own broker connection came back
+    since = len(reader.types)
+    await owner.resync(frozenset({state_group(room.id), 'aiotao.chat:lobby'}))
+    assert await next_state(reader, since) == 'snapshot'
+    assert await next_state(reader, since + 1) == 'delta'
+
+    # the relaying worker's came back: it asks the owner, over the control group
+    watch = OwnerWatch(timeout=2.0)
+    await groups.join(state_group(room.id), watch)
+    heard = watch.heard_at
+    since = len(reader.types)
+    await relay.resync(frozenset({state_group(room.id)}))
+    assert await next_state(reader, since) == 'snapshot'
+    # and gives the owner the time it may take to reconnect too
+    assert watch.heard_at > heard
+    await owner.close()

@@ -70,6 +70,21 @@ def test_every_message_of_the_room_keeps_its_owner_alive() -> None:
     assert watch.is_silent()
 
 
+def test_a_watch_is_deaf_not_silent_while_the_broker_is_away() -> None:
+    clock, up = Clock(), [False]
+    watch = OwnerWatch(timeout=1.0, clock=clock, connected=lambda: up[0])
+    clock.now += 30  # a broker failover: nothing comes, from anyone
+    assert not watch.is_silent()
+    up[0] = True  # back: the timeout counts from now
+    clock.now += 0.5
+    assert not watch.is_silent()
+    watch.grace(2.0)  # the owner may reconnect up to 2 s after this worker
+    clock.now += 2.9
+    assert not watch.is_silent()
+    clock.now += 0.2
+    assert watch.is_silent()
+
+
 # -- a relayed session, with a room owner that dies ---------------------------
 
 

@@ -40,6 +40,8 @@ def test_values_are_read() -> None:
 def test_the_directory_follows_a_redis_broadcast_backend() -> None:
     settings = GameSettings.from_settings({'aiotao.broadcast': 'redis://h:1/0'})
     assert settings.directory == 'redis://h:1/0'
+    for url in ('redis+sentinel://s1,s2/mymaster/0', 'redis+cluster://h1:7000,h2:7001'):
+        assert GameSettings.from_settings({'aiotao.broadcast': url}).directory == url
 
 
 def test_the_owner_timeout_is_many_ticks() -> None:
@@ -62,6 +64,8 @@ def test_the_owner_timeout_is_many_ticks() -> None:
         ('rules', 'tests.game.nope.Rules', 'cannot import'),
         ('rules', 'aiotao.game.room.Room', 'not a subclass of aiotao.game.GameRules'),
         ('directory', 'mysql://x', 'redis://'),
+        ('directory', 'redis+sentinel://s1:26379', 'the service'),
+        ('directory', 'redis+cluster://h1:7000/2', 'database 0 only'),
         ('owner_timeout', 'soon', 'seconds'),
         ('owner_timeout', '0.05', 'at least two ticks (0.1 seconds'),
     ],

@@ -28,7 +28,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -44,8 +44,8 @@ class RedisServerMissing(RuntimeError):
 
     def __init__(self) -> None:
         super().__init__(
-            'redis-server is not installed (not on PATH nor /usr/bin): '
-            'apt-get install redis-server'
+            'redis-server or redis-cli is not installed (not on PATH nor '
+            '/usr/bin): apt-get install redis-server'
         )
 
 
@@ -63,6 +63,19 @@ def redis_server_program() -> str:
     return found
 
 
+def redis_cli(*args: str, timeout: float = 30.0) -> str:
+    """Run ``redis-cli`` (Debian's ``redis-tools``, with the server); its output."""
+    program = shutil.which('redis-cli') or shutil.which('redis-cli', path='/usr/bin')
+    if program is None:
+        raise RedisServerMissing()
+    done = subprocess.run(
+        [program, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode:
+        raise RuntimeError(f'redis-cli {" ".join(args)}: {done.stderr or done.stdout}')
+    return done.stdout
+
+
 class RedisServer:
     """A ``redis-server`` process on 127.0.0.1, its files in ``directory``.
 
@@ -70,10 +83,14 @@ class RedisServer:
     reuse it, so clients find the server again after a restart.
     """
 
-    def __init__(self, directory: str | Path, port: int = 0) -> None:
+    def __init__(
+        self, directory: str | Path, port: int = 0, extra_args: Sequence[str] = ()
+    ) -> None:
         self.directory = Path(directory).absolute()
         self.host = '127.0.0.1'
         self.port = port
+        #: More ``redis-server`` arguments (``--replicaof``, ``--cluster-enabled``).
+        self.extra_args = list(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:
@@ -99,11 +116,18 @@ class RedisServer:
         """Start the server (again) and wait until it accepts connections."""
         if self.running:
             return self
-        program = redis_server_program()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or _free_port()
-        command = [
-            program,
+        self.process = subprocess.Popen(
+            self.command_line(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+        )
+        self._wait_ready()
+        return self
+
+    def command_line(self) -> list[str]:
+        """The ``redis-server`` command that starts this server."""
+        return [
+            redis_server_program(),
             '--bind', self.host,
             '--port', str(self.port),
             '--dir', str(self.directory),
@@ -111,12 +135,8 @@ class RedisServer:
             '--appendonly', 'no',
             '--daemonize', 'no',
             '--logfile', str(self.log_path),
+            *self.extra_args,
         ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
-        )
-        self._wait_ready()
-        return self
 
     def _wait_ready(self) -> None:
         assert self.process is not None
@@ -159,6 +179,17 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the server, as a crash would; :meth:`start` brings it back."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def command(self, *args: str) -> str:
+        """Run ``redis-cli`` against the server; its output."""
+        return redis_cli('-h', self.host, '-p', str(self.port), *args)
 
     def restart(self) -> RedisServer:
         """Stop and start again on the same port (an empty Redis)."""

@@ -6,6 +6,8 @@ broker carries each broadcast to all of them::
 
     [app:main]
     aiotao.broadcast = redis://127.0.0.1:6379/0     # Redis pub/sub
+    # aiotao.broadcast = redis+sentinel://s1:26379,s2:26379/mymaster/0
+    # aiotao.broadcast = redis+cluster://n1:6379,n2:6379   # sharded pub/sub
     # aiotao.broadcast = mongodb                    # change streams on mongo.uri
     # aiotao.broadcast = memory                     # one process (default)
     # aiotao.broadcast = myapp.broadcast.make       # your own: make(settings)
@@ -22,6 +24,10 @@ The modules, by concern:
   are there);
 * :mod:`~aiotao.websocket.backends.redis` and
   :mod:`~aiotao.websocket.backends.mongodb`: the brokers;
+* :mod:`~aiotao.websocket.backends.redis_urls`,
+  :mod:`~aiotao.websocket.backends.redis_clients` and
+  :mod:`~aiotao.websocket.backends.redis_channels`: Redis as one server,
+  Sentinel or Cluster (its URLs, its clients, classic or sharded pub/sub);
 * :mod:`~aiotao.websocket.backends.wire`,
   :mod:`~aiotao.websocket.backends.backoff`: plain logic they use.
 

@@ -31,7 +31,14 @@ broker is down.
   only appends to the buffer (or, in a process that just started, waits
   for the first connection attempt), and every broker operation is
   bounded by ``aiotao.broadcast.timeout``;
-* the worker keeps serving: no exception of the broker reaches a view.
+* the worker keeps serving: no exception of the broker reaches a view;
+* once reconnected and subscribed again, the backend calls its
+  ``on_resync(groups)`` (set by :class:`~aiotao.websocket.groups.Groups`)
+  with the groups that had local members: what was published to them
+  while this process was away is lost, and their members are told to
+  resync (the chat sends its history again, the game a full snapshot).
+  So a member misses nothing it cannot get back: it gets every broadcast,
+  or a resync after the gap.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ import contextlib
 import logging
 import os
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiotao.websocket.backends.backoff import Backoff
@@ -87,6 +94,9 @@ class BrokerBackend(abc.ABC):
         self._down_since: float | None = None
         self._dropped_reported = 0
         self._overflowing = False
+        #: Called with the groups that may have missed broadcasts, after a
+        #: reconnection (see the module's docstring).
+        self.on_resync: Callable[[list[str]], None] | None = None
 
     # -- what subclasses provide ---------------------------------------------
 
@@ -241,12 +251,17 @@ class BrokerBackend(abc.ABC):
         self._broken = asyncio.get_running_loop().create_future()
         # Connected from here: a group joined from now on subscribes itself,
         # the ones joined before are in this snapshot.
+        reconnected = self._ever_connected
         self._came_up()
         groups = sorted(self._groups)
         if groups:
             async with asyncio.timeout(self.settings.timeout):
                 await self._resubscribe(groups)
         self._first_attempt.set()
+        if reconnected and groups and self.on_resync is not None:
+            # subscribed again: from now on nothing is missed, so what the
+            # members are sent to catch up cannot fall into the gap
+            self.on_resync(groups)
         await self._serve(self._broken)
 
     async def _serve(self, broken: asyncio.Future[BaseException]) -> None:

@@ -49,6 +49,11 @@ class GroupBackend(Protocol):
       lets the loop run between two deliveries, so that connections pass
       each message to their sockets before the next.
     * :meth:`close` stops every task and closes every connection.
+    * Optionally, an ``on_resync`` attribute: :class:`~aiotao.websocket.groups.Groups`
+      sets it to a callable, and the backend calls ``on_resync(groups)``
+      once it is subscribed again after losing its broker, with the
+      groups whose broadcasts may have been lost meanwhile (the Redis and
+      MongoDB backends do, see :mod:`~aiotao.websocket.backends.broker`).
     """
 
     async def start(self, deliver: Deliver) -> None: ...

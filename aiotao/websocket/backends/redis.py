@@ -10,27 +10,45 @@ a ``PUBLISH`` of the payload :mod:`~aiotao.websocket.backends.wire` makes::
     aiotao.broadcast = redis://127.0.0.1:6379/0
     aiotao.broadcast.prefix = shop:
 
+The same backend runs on the two production topologies
+(:mod:`~aiotao.websocket.backends.redis_urls` has their URLs):
+
+* ``redis+sentinel://h1:26379,h2:26379/mymaster/0``: the master the
+  sentinels name; after a failover the reconnection asks them again and
+  lands on the promoted replica;
+* ``redis+cluster://h1:7000,h2:7001``: sharded pub/sub
+  (``SSUBSCRIBE``/``SPUBLISH``, Redis 7), each group's channel on the shard
+  owning its slot (:class:`~aiotao.websocket.backends.redis_channels.ShardedChannels`).
+
 Redis pub/sub keeps nothing: a process that is disconnected misses what is
-published meanwhile.  A connection quiet for :data:`IDLE_PING` seconds is
-pinged, so that a broker gone without a word (a cut network) is noticed
-within ``IDLE_PING + aiotao.broadcast.timeout`` seconds.  The recovery rules are
-:mod:`~aiotao.websocket.backends.broker`'s.  Needs ``pip install "aiotao[redis]"``.
+published meanwhile, so after each reconnection the backend tells
+:class:`~aiotao.websocket.groups.Groups` which groups may have missed
+messages (``on_resync``), and the chat and the game resend what their
+members need (the history, a full snapshot).  A connection quiet for
+:data:`IDLE_PING` seconds is pinged, so that a broker gone without a word
+(a cut network) is noticed within ``IDLE_PING + aiotao.broadcast.timeout``
+seconds.  The recovery rules are :mod:`~aiotao.websocket.backends.broker`'s.
+Needs ``pip install "aiotao[redis]"``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from aiotao.websocket.backends import wire
 from aiotao.websocket.backends.broker import BrokerBackend
-from aiotao.websocket.backends.settings import BroadcastSettings
+from aiotao.websocket.backends.redis_channels import (
+    Channels,
+    PubSubChannels,
+    ShardedChannels,
+)
+from aiotao.websocket.backends.redis_clients import RedisClient
+from aiotao.websocket.backends.redis_urls import parse_redis_url
+from aiotao.websocket.backends.settings import SETTING, BroadcastSettings
 from aiotao.websocket.transport import Message
 
 __all__ = ['RedisBackend']
@@ -48,6 +66,8 @@ class RedisBackend(BrokerBackend):
     >>> backend = RedisBackend(read_settings({'aiotao.broadcast': 'redis://127.0.0.1:6379/0'}))
     >>> backend.broker
     'Redis at redis://127.0.0.1:6379/0'
+    >>> RedisBackend(read_settings({'aiotao.broadcast': 'redis+cluster://h1:7000'})).broker
+    'Redis Cluster at redis+cluster://h1:7000'
     """
 
     #: Seconds of silence after which the subscription is pinged.
@@ -55,42 +75,47 @@ class RedisBackend(BrokerBackend):
 
     def __init__(self, settings: BroadcastSettings) -> None:
         super().__init__(settings)
-        self._client: Redis | None = None
-        self._pubsub: PubSub | None = None
+        self.topology = settings.topology or parse_redis_url(settings.url, SETTING)
+        self._client: RedisClient | None = None
+        self._channels: Channels | None = None
         # channel -> subscribe() calls waiting for Redis to confirm it
         self._confirming: dict[str, list[asyncio.Future[None]]] = {}
         self._warned_foreign = False
 
     @property
     def broker(self) -> str:
-        return f'Redis at {self.settings.display_url}'
+        what = {
+            'server': 'Redis',
+            'sentinel': 'Redis Sentinel',
+            'cluster': 'Redis Cluster',
+        }
+        return f'{what[self.topology.kind]} at {self.settings.display_url}'
 
     def _channel(self, group: str) -> str:
         return self.settings.prefix + group
 
     @property
-    def _subscription(self) -> PubSub:
-        if self._pubsub is None:  # lost between the caller's check and now
+    def _subscription(self) -> Channels:
+        if self._channels is None:  # lost between the caller's check and now
             raise ConnectionError(f'not connected to {self.broker}')
-        return self._pubsub
+        return self._channels
 
     async def _connect(self) -> None:
-        timeout = self.settings.timeout
-        self._client = client = Redis.from_url(
-            self.settings.url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            socket_keepalive=True,
-            # Reconnecting is BrokerBackend's job (logged, backed off,
-            # resubscribed): redis-py's own retries would hide the outage.
-            retry=Retry(NoBackoff(), 0),
+        # Reconnecting is BrokerBackend's job (logged, backed off,
+        # resubscribed, resynced): redis-py's own retries would hide the outage.
+        self._client = client = RedisClient(
+            self.topology, timeout=self.settings.timeout
         )
-        await client.ping()
-        self._pubsub = pubsub = client.pubsub()
-        await pubsub.connect()  # type: ignore[no-untyped-call]
+        channels: PubSubChannels | ShardedChannels
+        if isinstance(client.client, Redis):
+            channels = PubSubChannels(client.client)
+        else:
+            channels = ShardedChannels(client.client, **client.connection_kwargs)
+        self._channels = channels
+        await channels.connect()
 
     async def _resubscribe(self, groups: list[str]) -> None:
-        await self._subscription.subscribe(*(self._channel(group) for group in groups))
+        await self._subscription.subscribe(self._channel(group) for group in groups)
 
     async def _subscribe(self, group: str) -> None:
         subscription = self._subscription
@@ -98,7 +123,7 @@ class RedisBackend(BrokerBackend):
         confirmed = asyncio.get_running_loop().create_future()
         self._confirming.setdefault(channel, []).append(confirmed)
         try:
-            await subscription.subscribe(channel)
+            await subscription.subscribe([channel])
             await confirmed
         finally:
             waiting = self._confirming.get(channel, [])
@@ -109,40 +134,22 @@ class RedisBackend(BrokerBackend):
         await self._subscription.unsubscribe(self._channel(group))
 
     async def _listen(self) -> None:
-        pubsub, prefix = self._subscription, self.settings.prefix
-        loop = asyncio.get_running_loop()
-        # A peer that vanished without closing (a cut network) sends no
-        # FIN: after a quiet while, a PING must be answered in time.
-        pong_due: float | None = None
-        while True:
-            wait = (
-                self.idle_ping if pong_due is None else max(0.0, pong_due - loop.time())
-            )
-            message = await pubsub.get_message(timeout=wait)
-            if message is None:
-                if pong_due is None:
-                    await pubsub.ping()
-                    pong_due = loop.time() + self.settings.timeout
-                elif loop.time() >= pong_due:
-                    raise ConnectionError(
-                        f'no answer to a PING within {self.settings.timeout:g} s'
-                    )
-                continue
-            pong_due = None  # anything from Redis shows the connection is alive
-            kind, channel = message['type'], message['channel']
-            if isinstance(channel, bytes):
-                channel = channel.decode('utf-8', 'replace')
-            if kind == 'message' and channel.startswith(prefix):
-                try:
-                    origin, data = wire.decode(message['data'])
-                except wire.ForeignPayload as exc:
-                    self._foreign(channel, exc)
-                    continue
-                await self._received(channel[len(prefix) :], origin, data)
-            elif kind == 'subscribe':
-                for confirmed in self._confirming.pop(channel, ()):
-                    if not confirmed.done():
-                        confirmed.set_result(None)
+        channels = self._subscription
+        await channels.listen(self._handle, self.idle_ping, self.settings.timeout)
+
+    async def _handle(self, kind: str, channel: str, data: Any) -> None:
+        channels, prefix = self._subscription, self.settings.prefix
+        if kind == channels.message_kind and channel.startswith(prefix):
+            try:
+                origin, message = wire.decode(data)
+            except wire.ForeignPayload as exc:
+                self._foreign(channel, exc)
+                return
+            await self._received(channel[len(prefix) :], origin, message)
+        elif kind == channels.subscribed_kind:
+            for confirmed in self._confirming.pop(channel, ()):
+                if not confirmed.done():
+                    confirmed.set_result(None)
 
     def _foreign(self, channel: str, exc: Exception) -> None:
         if not self._warned_foreign:
@@ -157,31 +164,23 @@ class RedisBackend(BrokerBackend):
             )
 
     async def _send(self, batch: list[tuple[str, Message]]) -> None:
-        if self._client is None:
-            raise ConnectionError(f'not connected to {self.broker}')
         origin = self.origin
-        if len(batch) == 1:
-            group, message = batch[0]
-            await self._client.publish(
-                self._channel(group), wire.encode(origin, message)
-            )
-            return
-        async with self._client.pipeline(transaction=False) as pipe:
-            for group, message in batch:
-                pipe.publish(self._channel(group), wire.encode(origin, message))
-            await pipe.execute()
+        await self._subscription.publish(
+            [
+                (self._channel(group), wire.encode(origin, message))
+                for group, message in batch
+            ]
+        )
 
     async def _disconnect(self) -> None:
-        pubsub, client = self._pubsub, self._client
-        self._pubsub = self._client = None
+        channels, client = self._channels, self._client
+        self._channels = self._client = None
         for waiting in self._confirming.values():
             for confirmed in waiting:
                 if not confirmed.done():
                     confirmed.set_exception(ConnectionError('disconnected'))
         self._confirming.clear()
-        with contextlib.suppress(Exception):
-            if pubsub is not None:
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
-        with contextlib.suppress(Exception):
-            if client is not None:
-                await client.aclose(close_connection_pool=True)
+        if channels is not None:
+            await channels.aclose()
+        if client is not None:
+            await client.aclose()

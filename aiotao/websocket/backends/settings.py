@@ -6,6 +6,10 @@ setting                               meaning
 ``aiotao.broadcast``                  ``memory`` (default: one process),
                                       ``redis://host:port/db`` or
                                       ``rediss://…`` (Redis pub/sub),
+                                      ``redis+sentinel://h1:26379,h2/service/db``
+                                      (the master Sentinel names),
+                                      ``redis+cluster://h1:6379,h2:6379``
+                                      (Redis Cluster, sharded pub/sub),
                                       ``mongodb`` (change streams on the
                                       application's ``mongo.uri``), or the
                                       dotted name of a backend factory
@@ -38,7 +42,6 @@ Everything is checked when the application starts, without connecting::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -48,6 +51,12 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
 
 from aiotao.settings import number, read_setting, whole_number
+from aiotao.websocket.backends.redis_urls import (
+    SCHEMES,
+    RedisTopology,
+    display_url,
+    parse_redis_url,
+)
 
 __all__ = ['SETTING', 'BroadcastSettings', 'read_settings']
 
@@ -55,10 +64,11 @@ SETTING = 'aiotao.broadcast'
 _OLD_SETTING = 'aiotao.websocket.groups_backend'
 
 _ACCEPTED = (
-    'memory, redis://host:port/db, rediss://host:port/db, mongodb, or the '
+    'memory, redis://host:port/db, rediss://host:port/db, '
+    'redis+sentinel://host:26379,host:26379/service/db, '
+    'redis+cluster://host:6379,host:6379, mongodb, or the '
     'dotted name of a backend factory'
 )
-_PASSWORD = re.compile(r'(?<=://)([^:/@]*):[^@/]*@')
 
 Kind = Literal['memory', 'redis', 'mongodb', 'factory']
 
@@ -70,6 +80,8 @@ class BroadcastSettings:
     kind: Kind = 'memory'
     #: The Redis URL (``kind == 'redis'``).
     url: str = ''
+    #: Where that Redis is: one server, Sentinel or Cluster (``kind == 'redis'``).
+    topology: RedisTopology | None = None
     #: The backend factory (``kind == 'factory'``): called with the settings.
     factory: Callable[[Mapping[str, Any]], Any] | None = None
     prefix: str = 'aiotao:'
@@ -82,7 +94,7 @@ class BroadcastSettings:
     @property
     def display_url(self) -> str:
         """The Redis URL with its password masked, for logs."""
-        return _PASSWORD.sub(r'\1:***@', self.url)
+        return display_url(self.url)
 
 
 def read_settings(settings: Mapping[str, Any] | None) -> BroadcastSettings:
@@ -110,7 +122,12 @@ def read_settings(settings: Mapping[str, Any] | None) -> BroadcastSettings:
         return BroadcastSettings('mongodb', **options)  # type: ignore[arg-type]
     if '://' in value:
         _check_redis_url(value)
-        return BroadcastSettings('redis', url=value, **options)  # type: ignore[arg-type]
+        return BroadcastSettings(
+            'redis',
+            url=value,
+            topology=parse_redis_url(value, SETTING),
+            **options,  # type: ignore[arg-type]
+        )
     return BroadcastSettings(
         'factory',
         factory=_resolve_factory(value),
@@ -140,9 +157,14 @@ def _seconds(settings: Mapping[str, Any], name: str, default: float) -> float:
 
 
 def _check_redis_url(url: str) -> None:
-    shown = _PASSWORD.sub(r'\1:***@', url)
+    shown = display_url(url)
     expected = 'expected redis://host:port/db or rediss://host:port/db'
     parts = urlsplit(url)
+    if parts.scheme.lower() in SCHEMES and parts.scheme.lower() not in (
+        'redis',
+        'rediss',
+    ):
+        return  # Sentinel or Cluster: parse_redis_url checks them
     if parts.scheme not in ('redis', 'rediss'):
         raise ConfigurationError(
             f'{SETTING} = {shown}: {parts.scheme}:// is not a Redis URL; {expected} '

@@ -13,6 +13,8 @@ MODULES = [
     'aiotao.websocket.backends.memory',
     'aiotao.websocket.backends.mongodb',
     'aiotao.websocket.backends.redis',
+    'aiotao.websocket.backends.redis_clients',
+    'aiotao.websocket.backends.redis_urls',
     'aiotao.websocket.backends.settings',
     'aiotao.websocket.backends.wire',
 ]

@@ -221,3 +221,33 @@ async def test_close_leaves_no_task_and_no_connection(
     finally:
         await client.aclose()
     assert len(clients) == 1  # the one asking
+
+
+async def test_members_are_told_to_resync_after_an_outage(
+    redis_server: RedisServer,
+) -> None:
+    settings = settings_for(redis_server)
+    async with process(settings) as one, process(settings) as two:
+        resynced: list[frozenset[str]] = []
+
+        async def resync(groups: frozenset[str]) -> None:
+            resynced.append(groups)
+
+        two.on_resync(resync)
+        await member_of(two, 'room')
+        await member_of(two, 'hall')
+        await member_of(one, 'room')
+        await asyncio.sleep(0.2)
+        assert resynced == []  # the first connection is no reconnection
+
+        redis_server.stop()
+        await one.broadcast('room', 'missed by two')
+        redis_server.start()
+        await wait_for(lambda: frozenset({'room', 'hall'}) in resynced, 15)
+        # told once it is subscribed again: what follows arrives (once the
+        # other process is back too)
+        there = await member_of(two, 'room')
+        async with asyncio.timeout(15):
+            while 'after' not in there.received:
+                await one.broadcast('room', 'after')
+                await asyncio.sleep(0.1)

@@ -43,6 +43,48 @@ def test_redis_urls(url: str) -> None:
     assert 'pw' not in backend.broker  # the password stays out of the logs
 
 
+@pytest.mark.parametrize(
+    ('url', 'kind', 'nodes', 'service', 'db'),
+    [
+        (
+            'redis+sentinel://10.0.0.1:26379,10.0.0.2:26379/mymaster/0',
+            'sentinel',
+            (('10.0.0.1', 26379), ('10.0.0.2', 26379)),
+            'mymaster',
+            0,
+        ),
+        ('redis+sentinel://s1,s2,s3/cache/3', 'sentinel',
+         (('s1', 26379), ('s2', 26379), ('s3', 26379)), 'cache', 3),
+        ('rediss+sentinel://:pw@s1:5000/cache', 'sentinel', (('s1', 5000),), 'cache', 0),
+        ('redis+cluster://h1:7000,h2:7001,[::1]:7002', 'cluster',
+         (('h1', 7000), ('h2', 7001), ('::1', 7002)), None, 0),
+        ('redis+cluster://u:pw@h1', 'cluster', (('h1', 6379),), None, 0),
+    ],
+)  # fmt: skip
+def test_sentinel_and_cluster_urls(
+    url: str,
+    kind: str,
+    nodes: tuple[tuple[str, int], ...],
+    service: str | None,
+    db: int,
+) -> None:
+    from aiotao.websocket.backends.redis import RedisBackend
+
+    backend = make_backend(**{'aiotao.broadcast': url})
+    assert isinstance(backend, RedisBackend)
+    topology = backend.topology
+    assert (topology.kind, topology.nodes, topology.service, topology.db) == (
+        kind,
+        nodes,
+        service,
+        db,
+    )
+    assert topology.ssl == url.startswith('rediss')
+    assert 'pw' not in backend.broker  # the password stays out of the logs
+    if 'pw' in url:
+        assert topology.password == 'pw'
+
+
 def test_mongodb_uses_the_application_mongo_uri() -> None:
     backend = make_backend(**{'aiotao.broadcast': 'mongodb'}, **MONGO)
     assert isinstance(backend, MongoDBBackend)
@@ -95,7 +137,39 @@ def test_options() -> None:
         (
             {'aiotao.broadcast': 'http://127.0.0.1:6379'},
             r'http:// is not a Redis URL; .*takes memory, redis://host:port/db, '
-            r'rediss://host:port/db, mongodb, or the dotted name',
+            r'rediss://host:port/db, redis\+sentinel://host:26379,host:26379/service/db, '
+            r'redis\+cluster://host:6379,host:6379, mongodb, or the dotted name',
+        ),
+        (
+            {'aiotao.broadcast': 'redis+sentinel://h1:26379,h2:26379'},
+            r'aiotao\.broadcast = redis\+sentinel://h1:26379,h2:26379: the service '
+            r'.*is missing; expected redis\+sentinel://host:26379,host:26379/service/db',
+        ),
+        (
+            {'aiotao.broadcast': 'redis+sentinel://h1:26379,h2:port/mymaster/0'},
+            r"aiotao\.broadcast = .*: 'h2:port' is not host or host:port",
+        ),
+        (
+            {'aiotao.broadcast': 'redis+sentinel://:pw@h1,/mymaster/0'},
+            r"aiotao\.broadcast = redis\+sentinel://:\*\*\*@h1,/mymaster/0: '' is "
+            r'not host or host:port',
+        ),
+        (
+            {'aiotao.broadcast': 'redis+sentinel://h1/mymaster/zero'},
+            r"the database must be a number, not 'zero'",
+        ),
+        (
+            {'aiotao.broadcast': 'redis+cluster://h1:7000,h2:7001/3'},
+            r'aiotao\.broadcast = redis\+cluster://h1:7000,h2:7001/3: a Redis Cluster '
+            r'has database 0 only; expected redis\+cluster://host:6379,host:6379',
+        ),
+        (
+            {'aiotao.broadcast': 'redis+cluster://h1:70000'},
+            r'port 70000 is out of range',
+        ),
+        (
+            {'aiotao.broadcast': 'redis+sentinal://h1/mymaster'},
+            r'redis\+sentinal:// is not a Redis URL; expected redis://host:port/db',
         ),
         (
             {'aiotao.broadcast': 'mongodb'},
@@ -185,3 +259,25 @@ def test_mongodb_shares_the_application_client() -> None:
     # one client per process, for request.db and broadcasts alike
     assert isinstance(backend, MongoDBBackend)
     assert backend.connection is config.registry.getUtility(IMongoConnection)
+
+
+@pytest.mark.parametrize(
+    'url',
+    [
+        'rediss://:pw@h1:6380/2',
+        'rediss+sentinel://:pw@s1,s2/cache/1',
+        'redis+sentinel://s1/cache',
+        'redis://h1',
+    ],
+)
+def test_clients_for_each_url_make_their_connections(url: str) -> None:
+    """The client's connection takes the URL's credentials, TLS and database (not connected)."""
+    from aiotao.websocket.backends.redis_clients import RedisClient
+
+    topology = read_settings({'aiotao.broadcast': url}).topology
+    assert topology is not None
+    client = RedisClient(topology, timeout=1)
+    connection = client.client.connection_pool.make_connection()  # type: ignore[union-attr]
+    assert connection.password == topology.password
+    assert connection.db == topology.db
+    assert ('SSL' in type(connection).__name__) == topology.ssl

@@ -1,0 +1,189 @@
+"""Redis with Sentinel for tests: a master, a replica and three sentinels on 127.0.0.1.
+
+Every process is Debian's ``redis-server`` (a sentinel is ``redis-server
+sentinel.conf --sentinel``: no other package is needed), each on a free
+port with its files in the test's own directory, all stopped when the
+test ends::
+
+    from tests.harness.redis_sentinel import redis_sentinel  # noqa: F401
+
+    async def test_failover(redis_sentinel):
+        url = redis_sentinel.url          # redis+sentinel://127.0.0.1:P1,.../mymaster/0
+        redis_sentinel.kill_master()      # SIGKILL, as a crash
+        redis_sentinel.wait_for_failover()  # until the sentinels name the replica
+
+Failure detection is quick for a test: a master silent for
+:data:`DOWN_AFTER_MS` is down, and two sentinels of three must agree.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.redis import (
+    START_TIMEOUT,
+    RedisServer,
+    RedisServerMissing,
+    redis_server_program,
+)
+
+SERVICE = 'mymaster'
+#: Milliseconds without an answer after which a sentinel thinks the master down.
+DOWN_AFTER_MS = 1000
+FAILOVER_TIMEOUT_MS = 5000
+SENTINELS = 3
+
+
+class Sentinel(RedisServer):
+    """One ``redis-server --sentinel`` watching ``master``."""
+
+    def __init__(self, directory: Path, master: RedisServer) -> None:
+        super().__init__(directory)
+        self.master = master
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / 'sentinel.log'
+
+    def command_line(self) -> list[str]:
+        config = self.directory / 'sentinel.conf'  # a sentinel rewrites its file
+        if not config.exists():
+            config.write_text(
+                f'port {self.port}\n'
+                f'bind {self.host}\n'
+                f'dir {self.directory}\n'
+                f'logfile {self.log_path}\n'
+                f'sentinel monitor {SERVICE} {self.master.host} {self.master.port} 2\n'
+                f'sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n'
+                f'sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n'
+                f'sentinel parallel-syncs {SERVICE} 1\n'
+            )
+        return [redis_server_program(), str(config), '--sentinel']
+
+
+class RedisSentinel:
+    """A master, a replica and three sentinels; :attr:`url` names them all."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.master = RedisServer(directory / 'master')
+        self.replica: RedisServer | None = None
+        self.sentinels: list[Sentinel] = []
+
+    @property
+    def url(self) -> str:
+        nodes = ','.join(f'127.0.0.1:{sentinel.port}' for sentinel in self.sentinels)
+        return f'redis+sentinel://{nodes}/{SERVICE}/0'
+
+    @property
+    def servers(self) -> list[RedisServer]:
+        """The data nodes: the master and the replica, as first started."""
+        return [self.master] + ([self.replica] if self.replica else [])
+
+    def start(self) -> RedisSentinel:
+        self.master.start()
+        self.replica = RedisServer(
+            self.directory / 'replica',
+            extra_args=['--replicaof', self.master.host, str(self.master.port)],
+        )
+        self.replica.start()
+        self._wait(
+            lambda: 'master_link_status:up' in self.replica_info(), 'replication'
+        )
+        for n in range(SENTINELS):
+            sentinel = Sentinel(self.directory / f'sentinel{n}', self.master)
+            sentinel.start()
+            self.sentinels.append(sentinel)
+        # every sentinel knows the others and the replica before a test kills anything
+        self._wait(self._sentinels_ready, 'the sentinels to see each other')
+        return self
+
+    def replica_info(self) -> str:
+        assert self.replica is not None
+        return self.replica.command('INFO', 'replication')
+
+    def _sentinels_ready(self) -> bool:
+        for sentinel in self.sentinels:
+            info = sentinel.command('SENTINEL', 'MASTER', SERVICE)
+            fields = info.split()
+            values = dict(zip(fields[::2], fields[1::2], strict=False))
+            if values.get('num-other-sentinels') != str(SENTINELS - 1):
+                return False
+            if values.get('num-slaves') != '1':
+                return False
+        return True
+
+    def master_port(self) -> int:
+        """The port of the master the sentinels name now."""
+        answer = (
+            self.sentinels[0]
+            .command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', SERVICE)
+            .split()
+        )
+        return int(answer[1])
+
+    def kill_master(self) -> RedisServer:
+        """SIGKILL the current master; the server killed."""
+        port = self.master_port()
+        victim = next(server for server in self.servers if server.port == port)
+        victim.kill()
+        return victim
+
+    def wait_for_failover(self, old_port: int, timeout: float = 30.0) -> float:
+        """Wait until the sentinels name another master and it takes writes; how long."""
+        started = time.monotonic()
+
+        def promoted() -> bool:
+            try:
+                port = self.master_port()
+            except RuntimeError:
+                return False
+            if port == old_port:
+                return False
+            server = next(s for s in self.servers if s.port == port)
+            return 'role:master' in server.command('INFO', 'replication')
+
+        self._wait(promoted, 'the sentinels to promote the replica', timeout)
+        return time.monotonic() - started
+
+    def _wait(
+        self, ready: Callable[[], bool], what: str, timeout: float = START_TIMEOUT * 3
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if ready():
+                    return
+            except RuntimeError:
+                pass
+            time.sleep(0.1)
+        logs = '\n'.join(
+            f'--- {server.log_path}\n{server._log_tail()}'
+            for server in [*self.servers, *self.sentinels]
+        )
+        raise RuntimeError(f'timed out waiting for {what}:\n{logs}')
+
+    def stop(self) -> None:
+        for server in [*self.sentinels, *self.servers]:
+            server.stop()
+
+
+@pytest.fixture
+def redis_sentinel(tmp_path: Path) -> Iterator[RedisSentinel]:
+    """A started :class:`RedisSentinel` of this test's own."""
+    topology = RedisSentinel(tmp_path / 'sentinel')
+    try:
+        try:
+            topology.start()
+        except RedisServerMissing as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield topology
+    finally:
+        topology.stop()
+
+
+__all__ = ['SERVICE', 'RedisSentinel', 'Sentinel', 'redis_sentinel']
