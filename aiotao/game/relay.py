@@ -27,10 +27,17 @@ An owner that dies cannot say that its room closed either: the worker
 holding a relayed player listens to the room's state (an
 :class:`OwnerWatch` in the state group, next to the player's connection)
 and, after ``aiotao.game.owner_timeout`` seconds without a tick (20 a
-second), takes the room out of the directory and moves the player to the
-room's successor (:meth:`aiotao.game.lobby.Lobby.successor_of`), where
-every other player of the dead room goes too, with a ``moved`` message
-saying why.  A relayed join watches the same way: a room whose owner
+second), takes the room out of the directory and takes the player's
+seat back in the room resumed from its last checkpoint, or moves it to
+the room's fresh successor (:meth:`aiotao.game.lobby.Lobby.successor_of`),
+where every other player of the dead room goes too, with a ``moved``
+message saying why.
+
+A resumed room keeps its id, so its state group too: a relayed player's
+watch may hear the resumed room's ticks before it noticed the silence.
+Its inputs and heartbeats carry its seat's token, and an owner hearing
+them from a connection it does not know re-attaches that connection to
+its seat (:class:`ControlInbox`), as a rejoin would.  A relayed join watches the same way: a room whose owner
 stays silent while it waits for the welcome is lost (:exc:`OwnerLost`)
 within the owner timeout, not after the whole :data:`JOIN_TIMEOUT`.
 """
@@ -159,6 +166,8 @@ class ControlInbox:
         #: The seat of each relayed connection, and when it was last heard of.
         self._players: dict[str, str] = {}
         self._heard: dict[str, float] = {}
+        #: Connections being re-attached to their seats (see the module doc).
+        self._reattaching: set[str] = set()
         self._tasks = _Tasks()
 
     @property
@@ -169,6 +178,13 @@ class ControlInbox:
         try:
             request = json.loads(data)
             op = request['op']
+            if (
+                op in ('input', 'alive')
+                and request['conn'] not in self._links
+                and isinstance(request.get('token'), str)
+            ):
+                self._reattach(request['conn'], request['token'])
+                return True
             if request.get('conn') in self._links:
                 self._heard[request['conn']] = asyncio.get_running_loop().time()
             if op == 'alive':
@@ -220,6 +236,32 @@ class ControlInbox:
             return
         self._players[connection] = seat.player.id
         await self._changed(self.room)
+
+    def _reattach(self, connection: str, token: str) -> None:
+        """A connection whose seat this room holds, but not its link: re-attach it.
+
+        (A player relayed to the room before it resumed here.)
+        """
+        if connection in self._reattaching:
+            return
+        self._reattaching.add(connection)
+
+        async def reattach() -> None:
+            try:
+                await self._join({'op': 'rejoin', 'conn': connection, 'token': token})
+                if connection not in self._links:  # refused: no such seat here
+                    closed = {
+                        'type': 'room_closed',
+                        'room': self.room.id,
+                        'reason': 'your seat was not in the room when it resumed',
+                    }
+                    await self.groups.broadcast(
+                        connection_group(connection), json.dumps(closed)
+                    )
+            finally:
+                self._reattaching.discard(connection)
+
+        self._tasks.spawn(reattach())
 
     def _forget(self, connection: str) -> RemoteLink | None:
         self._players.pop(connection, None)
@@ -375,12 +417,19 @@ class RemoteSeat:
     """A seat in a room owned by another worker, as a session holds it."""
 
     def __init__(
-        self, groups: Groups, room_id: str, player_id: str, connection_id: str
+        self,
+        groups: Groups,
+        room_id: str,
+        player_id: str,
+        connection_id: str,
+        token: str,
     ) -> None:
         self.groups = groups
         self.room_id = room_id
         self.player_id = player_id
         self.connection_id = connection_id
+        #: The seat's reconnection token (see :meth:`ControlInbox._reattach`).
+        self.token = token
 
     async def _tell(self, op: str, **fields: Any) -> None:
         request = {'op': op, 'seat': self.player_id, 'conn': self.connection_id}
@@ -389,7 +438,7 @@ class RemoteSeat:
         )
 
     async def submit(self, input: Any) -> None:
-        await self._tell('input', input=asdict(input))
+        await self._tell('input', input=asdict(input), token=self.token)
 
     async def leave(self) -> None:
         await self._tell('leave')
@@ -399,4 +448,4 @@ class RemoteSeat:
 
     async def alive(self) -> None:
         """Tell the owner this connection is still there (see :meth:`ControlInbox.drop_silent`)."""
-        await self._tell('alive')
+        await self._tell('alive', token=self.token)
