@@ -371,8 +371,15 @@ class GameSession:
         # within its timeout, the join does not wait for nothing
         watch = OwnerWatch(self.lobby.settings.owner_timeout)
         await groups.join(state_group(info.id), watch)
+
+        async def owner_changed() -> bool:
+            now = await self.lobby.directory.get(info.id)
+            return now is not None and now.owner != info.owner
+
         try:
-            welcome = await self._relay.request(groups, info.id, request, watch)
+            welcome = await self._relay.request(
+                groups, info.id, request, watch, owner_changed
+            )
         except BaseException:
             await groups.leave(state_group(info.id), watch)
             raise

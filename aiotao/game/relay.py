@@ -78,6 +78,8 @@ JOIN_TIMEOUT = 5.0
 OWNER_LOST = 'the server running this room stopped'
 #: How often a relayed join looks whether the room's owner fell silent.
 WATCH_PERIOD = 0.1
+#: How often a relayed join asks the directory whether the room changed owner.
+OWNER_CHECK_PERIOD = 0.5
 
 
 def moved(room_id: str, successor: str) -> dict[str, str]:
@@ -232,7 +234,8 @@ class ControlInbox:
                 seat = await self.room.join(request['name'], link)
         except GameError as refused:
             self._forget(connection)
-            await link.send(json.dumps({'type': 'join_failed', **refused.as_json()}))
+            # (the type last: as_json() has a type of its own, 'error')
+            await link.send(json.dumps({**refused.as_json(), 'type': 'join_failed'}))
             return
         self._players[connection] = seat.player.id
         await self._changed(self.room)
@@ -366,6 +369,8 @@ class RelayedConnection:
                 answer.set_result(message)
             if kind == 'join_failed':
                 return True
+        elif kind == 'join_failed':
+            return True  # (a re-attachment refused: a room_closed follows)
         elif kind == 'detached':
             self._detached(None)
             return True
@@ -380,27 +385,38 @@ class RelayedConnection:
         room_id: str,
         request: dict[str, Any],
         watch: OwnerWatch | None = None,
+        owner_changed: Callable[[], Awaitable[bool]] | None = None,
     ) -> dict[str, Any]:
         """Send a join request to the room's owner and wait for its welcome.
 
         With ``watch`` (listening to the room's state), an owner silent for
         its timeout is lost (:exc:`OwnerLost`) without waiting longer.
+        ``owner_changed`` is asked every :data:`OWNER_CHECK_PERIOD`: a room
+        resumed by another worker meanwhile ticks in the same state group
+        (the watch hears it), but the request went to its dead owner.
         """
         answer_future: asyncio.Future[dict[str, Any]]
         answer_future = self._answer = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + OWNER_CHECK_PERIOD
         try:
             await groups.broadcast(control_group(room_id), json.dumps(request))
             async with asyncio.timeout(JOIN_TIMEOUT):
                 while not answer_future.done():
                     await asyncio.wait([answer_future], timeout=WATCH_PERIOD)
-                    if (
-                        watch is not None
-                        and watch.is_silent()
-                        and not answer_future.done()
-                    ):
+                    if answer_future.done():
+                        break
+                    if watch is not None and watch.is_silent():
                         raise OwnerLost(
                             f'room {room_id} did not answer: its worker stopped'
                         )
+                    if owner_changed is not None and loop.time() >= next_check:
+                        next_check = loop.time() + OWNER_CHECK_PERIOD
+                        if await owner_changed():
+                            raise OwnerLost(
+                                f'room {room_id} did not answer: it moved to '
+                                f'another worker'
+                            )
                 answer = answer_future.result()
         except TimeoutError:
             raise RoomClosed(
