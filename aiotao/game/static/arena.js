@@ -14,9 +14,11 @@
 // fillText and put in the page with textContent, never as HTML.
 //
 // A dropped connection takes its seat back (the token in sessionStorage);
-// when the worker running the room dies the server moves everyone in it
-// to one new room; when a public room closes the page joins another like
-// it.  A page opened with ?room=ID or ?code=CODE (the share link) joins
+// when the worker running the room dies another worker resumes the room
+// from its last checkpoint and the page plays on in it, same seat and
+// score, saying so across the canvas (or, for a room that cannot resume,
+// the server moves everyone in it to one new room); when a public room
+// closes the page joins another like it.  A page opened with ?room=ID or ?code=CODE (the share link) joins
 // that room; a name is made up the first time and kept in localStorage.
 (function () {
   'use strict';
@@ -183,6 +185,14 @@
         myName = message.name;
         sessionStorage.setItem(TOKEN_KEY, message.token);
         setStatus(describe() + (message.rejoined ? ' (seat kept)' : ''));
+        // a resumed room counts its ticks from its checkpoint: the clock
+        // and the interpolation start again from its next snapshot
+        buffer = [];
+        clockOffset = null;
+        if (message.resumed) {
+          banner = {text: message.resumed, until: now() + 8};
+          root.dataset.resumed = room;
+        }
         root.dataset.room = room;
         root.dataset.seat = me;
         if (message.code) { codeInput.value = message.code; }
@@ -197,6 +207,10 @@
         break;
       case 'snapshot':
         state = message.state;
+        if (buffer.length && message.tick < buffer[buffer.length - 1].time * tickRate) {
+          buffer = [];  // (ticks went back: the room resumed elsewhere)
+          clockOffset = null;
+        }
         remember(message.tick);
         break;
       case 'delta':
