@@ -16,6 +16,11 @@
   directory, so that its players stay together.
 * Every ``aiotao.game.checkpoint_interval`` seconds the lobby writes a
   checkpoint of each room it owns to the directory's backend.
+* A worker that had only stalled (past ``aiotao.game.owner_timeout``)
+  may find, at its next lease refresh, that another worker resumed its
+  room: the directory names that worker as the owner.  It then closes its
+  own copy (its players are told, and may join the resumed one), so that
+  one room never runs twice.
 * Rooms end themselves once they have been empty for
   ``aiotao.game.empty_timeout`` seconds (bots do not count); the lobby then
   awaits the room's task and takes it out of the directory.  Nothing is
@@ -111,6 +116,9 @@ class Lobby:
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._lease_task: asyncio.Task[None] | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
+        #: Rooms another worker resumed while this one stalled: closing here.
+        self._superseded: set[str] = set()
+        self._tasks_closing: set[asyncio.Task[None]] = set()
         self._opened = 0
         self.closed = False
 
@@ -388,10 +396,12 @@ class Lobby:
                     log.exception('game room %s: leaving its control group', room.id)
             try:
                 await self.directory.remove(self.info(room))
-                # ended (empty, failed or shut down): not to be resumed
-                await self.directory.delete_checkpoint(room.id)
+                if room.id not in self._superseded:
+                    # ended (empty, failed or shut down): not to be resumed
+                    await self.directory.delete_checkpoint(room.id)
             except Exception:  # the directory's lease expires the entry anyway
                 log.exception('game room %s: removing it from the directory', room.id)
+            self._superseded.discard(room.id)
             log.info('game room %s ended (%s)', room.id, room.outcome)
             if not self.rooms:
                 await self._stop_lease()
@@ -416,7 +426,11 @@ class Lobby:
 
     async def _write_checkpoint(self, room: Room) -> None:
         """Write ``room`` down in the directory (nothing if its rules cannot)."""
-        if room.closed or not room.rules.can_checkpoint():
+        if (
+            room.closed
+            or room.id in self._superseded
+            or not room.rules.can_checkpoint()
+        ):
             return
         try:
             # taken whole between two ticks: the rules run on this thread
@@ -441,9 +455,31 @@ class Lobby:
                 if inbox is not None:
                     inbox.drop_silent(self.settings.lease)
                 try:
-                    await self.publish(room)
+                    if not await self._taken_over(room):
+                        await self.publish(room)
                 except Exception:  # Redis away for a moment: retry next round
                     log.exception('game room %s: refreshing its lease', room.id)
+
+    async def _taken_over(self, room: Room) -> bool:
+        """Whether another worker resumed ``room`` (this one had stalled): close it."""
+        if room.id in self._superseded:
+            return True
+        current = await self.directory.get(room.id)
+        if current is None or current.owner == self.worker:
+            return False
+        log.warning(
+            'game room %s was resumed by %s while this worker stalled: closing it here',
+            room.id,
+            current.owner,
+        )
+        self._superseded.add(room.id)
+        # in a task of its own: the room's end may stop this lease task
+        closing = asyncio.create_task(
+            room.close('this room moved to another server: join it again')
+        )
+        self._tasks_closing.add(closing)
+        closing.add_done_callback(self._tasks_closing.discard)
+        return True
 
     async def _stop_lease(self) -> None:
         tasks = (self._lease_task, self._checkpoint_task)

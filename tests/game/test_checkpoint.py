@@ -356,3 +356,36 @@ async def test_an_ended_room_leaves_no_checkpoint_behind() -> None:
         assert not await lobby.can_recover(room.id)
     finally:
         await lobby.close()
+
+
+async def test_a_stalled_owner_closes_its_room_once_another_worker_resumed_it(
+    directory: RoomDirectory, caplog: pytest.LogCaptureFixture
+) -> None:
+    groups = Groups(InMemoryBackend())
+    stalled = lobby_on(directory, groups, **{'aiotao.game.lease': '1'})
+    resumer = lobby_on(directory, groups, **{'aiotao.game.lease': '1'})
+    try:
+        room = await stalled.create()
+        ana = Link()
+        await room.join('ana', ana)
+        await asyncio.sleep(0.3)  # a checkpoint
+        # the owner fell silent for a moment: another worker resumed the room
+        resumed = await resumer.successor_of(room.id, stalled.info(room))
+        assert resumed.id == room.id and resumed.owner == resumer.worker
+        # the stalled owner's next refresh finds it and closes its copy
+        with caplog.at_level(logging.WARNING, logger='aiotao.game.lobby'):
+            assert room.task is not None
+            await asyncio.wait([room.task], timeout=3)
+        assert room.closed and room.task.done()
+        assert 'was resumed by' in caplog.text
+        assert ana.sent[-1]['type'] == 'room_closed'
+        assert 'moved to another server' in ana.sent[-1]['reason']
+        await asyncio.sleep(0.1)  # (the stalled lobby's watcher)
+        # the resumed room is untouched: its entry, its checkpoints
+        assert (await directory.get(room.id)) == resumer.info(resumer.rooms[room.id])
+        text = await directory.load_checkpoint(room.id)
+        assert text is not None
+        assert Checkpoint.from_json(text).owner == resumer.worker
+    finally:
+        await stalled.close()
+        await resumer.close()
