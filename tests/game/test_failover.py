@@ -16,16 +16,23 @@ The rules are the arena where a shot fired scores a point
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import redis.asyncio
+from pymongo import AsyncMongoClient
 
+from aiotao.game.relay import moved
 from tests.game.players import TestPlayer, connect, connect_elsewhere
-from tests.harness.gunicorn import ServerFactory
+from tests.harness.gunicorn import ServerFactory, ServerProcess
 from tests.harness.redis import RedisServer
 
 WORKER = 'aiotao.gunicorn.Worker'
@@ -33,14 +40,53 @@ CHECKPOINT_INTERVAL = 1.0
 LEASE = 3.0
 
 
+@dataclass
+class Workers:
+    """Two gunicorn workers sharing rooms, and the store they share them in."""
+
+    server: ServerProcess
+    backend: str
+    store: str  # the Redis URL, or the MongoDB URI
+
+    @property
+    def url(self) -> str:
+        return self.server.url('/game/ws', scheme='ws')
+
+    async def rewrite_checkpoint(
+        self, room: str, rewrite: Callable[[str], str]
+    ) -> None:
+        """Replace the room's checkpoint in the store with ``rewrite(it)``."""
+        if self.backend == 'redis':
+            client = redis.asyncio.Redis.from_url(self.store)
+            try:
+                key = f'aiotao:game:checkpoint:{room}'
+                text = await client.get(key)
+                assert text is not None, 'no checkpoint was written'
+                await client.set(key, rewrite(text.decode()), px=60_000)
+            finally:
+                await client.aclose()
+            return
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(self.store)
+        try:
+            checkpoints = mongo.get_default_database()['aiotao_game_rooms_checkpoints']
+            document = await checkpoints.find_one({'_id': room})
+            assert document is not None, 'no checkpoint was written'
+            await checkpoints.update_one(
+                {'_id': room}, {'$set': {'text': rewrite(document['text'])}}
+            )
+        finally:
+            await mongo.close()
+
+
 @pytest.fixture(params=['redis', 'mongodb'])
-def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Workers:
     if request.param == 'redis':
         redis_server: RedisServer = request.getfixturevalue('redis_server')
-        shared = f'aiotao.broadcast = {redis_server.url}\n'
+        store = redis_server.url
+        shared = f'aiotao.broadcast = {store}\n'
     else:
-        uri = request.getfixturevalue('mongo_uri')
-        shared = f'mongo.uri = {uri}\naiotao.broadcast = mongodb\n'
+        store = request.getfixturevalue('mongo_uri')
+        shared = f'mongo.uri = {store}\naiotao.broadcast = mongodb\n'
     ini = tmp_path / 'game.ini'
     ini.write_text(
         '[app:main]\nuse = call:tests.game.app:main\n'
@@ -56,7 +102,7 @@ def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         ready_path='/game/ws',
     )
     server.wait_for_log(r'(?s)aiotao worker .* serving.*aiotao worker .* serving', 30)
-    return server.url('/game/ws', scheme='ws')
+    return Workers(server, request.param, store)
 
 
 def score(player: TestPlayer, seat: str) -> int:
@@ -65,9 +111,9 @@ def score(player: TestPlayer, seat: str) -> int:
 
 @pytest.mark.timeout(90)
 async def test_a_killed_owners_room_resumes_with_every_seat_and_score(
-    two_workers: str,
+    workers: Workers,
 ) -> None:
-    url = two_workers
+    url = workers.url
     async with AsyncExitStack() as later, connect(url) as ana:
         owner = ana.messages[0]['worker']
         first = await ana.join(mode='create', bots=2, name='ana')
@@ -149,3 +195,50 @@ async def test_a_killed_owners_room_resumes_with_every_seat_and_score(
             await ana_again.wait_for(
                 lambda p: score(p, bob_seat) >= bob_final + 2, timeout=10
             )
+
+
+def other_version(text: str) -> str:
+    checkpoint = json.loads(text)
+    checkpoint['version'] += 1
+    return json.dumps(checkpoint)
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize(
+    ('rewrite', 'reason'),
+    [
+        (lambda text: text[: len(text) // 2], 'checkpoint is not JSON'),
+        (other_version, 'TallyArena checkpoint_version 2, this worker has version 1'),
+    ],
+    ids=['corrupt', 'other-version'],
+)
+async def test_a_bad_checkpoint_gives_a_fresh_room_not_a_crash(
+    workers: Workers, rewrite: Callable[[str], str], reason: str
+) -> None:
+    url = workers.url
+    async with connect(url) as ana:
+        owner = ana.messages[0]['worker']
+        first = await ana.join(mode='create', bots=1, name='ana')
+        room = first['room']
+        async with connect_elsewhere(url, owner) as bob:
+            survivor = bob.messages[0]['worker']
+            joined = await bob.join(room=room, name='bob')
+            assert joined['worker'] == owner
+            await asyncio.sleep(CHECKPOINT_INTERVAL * 1.5)  # a checkpoint
+
+            os.kill(owner, signal.SIGKILL)
+            # the owner writes no more: what the store holds is now bad
+            await workers.rewrite_checkpoint(room, rewrite)
+            told = await bob.message('moved')
+            successor = told['room']
+            assert told == moved(room, successor) and successor != room
+            await bob.wait_for(lambda p: p.welcome and p.welcome['room'] == successor)
+            assert bob.welcome is not None and bob.welcome['worker'] == survivor
+            tick = bob.tick
+            await bob.wait_for(lambda p: p.tick > tick + 5)  # it plays
+            # the worker that read the bad checkpoint is alive, and said why
+            os.kill(survivor, 0)
+            log = workers.server.log()
+            assert f'game room {room} is replaced by a fresh room, not resumed' in log
+            assert reason in log
+            assert 'Traceback' not in log
