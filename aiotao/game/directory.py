@@ -416,7 +416,10 @@ class MongoDirectory:
         return text if isinstance(text, str) else repr(text)  # (repr: not JSON)
 
     async def delete_checkpoint(self, room_id: str) -> None:
-        await self._checkpoints().delete_one({'_id': room_id})
+        checkpoints = self._checkpoints()
+        await checkpoints.delete_one({'_id': room_id})
+        # (and those of dead workers' rooms nobody came back to)
+        await checkpoints.delete_many({'expires': {'$lt': time.time()}})
 
     async def close(self) -> None:
         pass  # the client belongs to aiotao.mongo, which closes it
