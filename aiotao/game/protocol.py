@@ -172,6 +172,7 @@ class GameSession:
         self._owner_watch: OwnerWatch | None = None
         self._relay: RelayedConnection | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._relayed_info: RoomInfo | None = None
         #: The name this connection plays under (the last one asked for).
         self.name = ''
 
@@ -226,7 +227,15 @@ class GameSession:
         except Exception:  # the broker is away: the owner stops hearing heartbeats
             log.exception('game session %s: releasing a silent room', self.id)
         try:
-            await self._move_on(seat.room_id, Join(token=seat.token, name=self.name))
+            # the owner lost is the one joined, whoever the directory names
+            # now (another worker may have resumed the room just now)
+            joined = self._relayed_info
+            template = (
+                joined if joined is not None and joined.id == seat.room_id else None
+            )
+            await self._move_on(
+                seat.room_id, Join(token=seat.token, name=self.name), template
+            )
         except (GameError, OSError) as exc:
             log.warning('game session %s: no room to move to: %s', self.id, exc)
             self.ws.send_nowait(
@@ -387,6 +396,8 @@ class GameSession:
         seat = self.seat = RemoteSeat(
             groups, info.id, welcome['seat'], self.id, welcome['token']
         )
+        #: (the room as joined: its owner is the one lost, should it fall silent)
+        self._relayed_info = info
         self._heartbeat = asyncio.create_task(
             self._keep_relayed(seat, watch), name=f'game session {self.id} heartbeat'
         )

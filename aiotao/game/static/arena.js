@@ -60,6 +60,7 @@
   var seq = 0;
   var closedOnPurpose = false;
   var banner = null;        // {text, until}: a message across the canvas
+  var tokenRetries = 0;     // token joins refused while the room changed servers
 
   function setStatus(text) { statusLine.textContent = text; }
 
@@ -179,6 +180,7 @@
         firstJoin();
         break;
       case 'welcome':
+        tokenRetries = 0;
         me = message.seat;
         room = message.room;
         roomCode = message.code;
@@ -225,6 +227,15 @@
         joinAnotherRoom(message.reason);
         break;
       case 'error':
+        if (message.code === 'room_closed' && me === null &&
+            sessionStorage.getItem(TOKEN_KEY) && tokenRetries < 3) {
+          // the room's server stopped and another is taking it over:
+          // ask for the seat again in a moment
+          tokenRetries += 1;
+          setStatus('your room is moving to another server: reconnecting...');
+          setTimeout(function () { if (me === null) { firstJoin(); } }, 1000);
+          break;
+        }
         if (message.code === 'bad_token' || message.code === 'no_such_room') {
           var hadToken = sessionStorage.getItem(TOKEN_KEY);
           sessionStorage.removeItem(TOKEN_KEY);
