@@ -301,8 +301,8 @@ class Lobby:
         )
         age = max(0.0, time.time() - checkpoint.saved_at)
         room.resumed = (
-            f'the server running room {room.id} stopped: the game resumed on '
-            f'another server from its checkpoint of {age:.1f} s ago'
+            f'the server running room {room.id} stopped: the game resumed '
+            f'where it was {age:.1f} s before'
         )
         await self._open(room)
         # written at once: should this worker die too, the next resume

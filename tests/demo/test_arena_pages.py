@@ -274,9 +274,10 @@ def test_killing_a_rooms_worker_resumes_the_room_and_every_page_plays_on(
     print(f'failover in chromium: every page back in {took:.1f} s')
     bob = pages['bob']
     assert arena(bob, 'banner()').startswith(
-        f'the server running room {room} stopped: the game resumed on another server'
+        f'the server running room {room} stopped: the game resumed where it was'
     )
     assert bob.evaluate('document.getElementById("arena").dataset.moved') is None
+    shots.take(bob, 'resumed')
     for page in pages.values():
         page.wait_for_function(
             'Object.values(window.aiotaoArena.players())'
@@ -301,7 +302,6 @@ def test_killing_a_rooms_worker_resumes_the_room_and_every_page_plays_on(
     finally:
         bob.keyboard.up('d')
         bob.keyboard.up('a')
-    shots.take(bob, 'resumed')
     names = sorted(p['name'] for p in arena(bob, 'players()').values() if not p['bot'])
     assert names == ['ana', 'bob', 'cy']
     assert [p for p in problems if 'WebSocket' not in p] == []

@@ -412,7 +412,14 @@
     if (banner === null) { return; }
     if (now() > banner.until) { banner = null; return; }
     panel(0, arena.h - 64, arena.w, 44);
-    text(banner.text, arena.w / 2, arena.h - 36, {size: 16, weight: 'bold', align: 'center', colour: '#ffd35c'});
+    // smaller type for a longer message: it stays on the canvas
+    var size = 16;
+    ctx.font = 'bold ' + size + 'px system-ui, sans-serif';
+    while (size > 10 && ctx.measureText(banner.text).width > arena.w - 24) {
+      size -= 1;
+      ctx.font = 'bold ' + size + 'px system-ui, sans-serif';
+    }
+    text(banner.text, arena.w / 2, arena.h - 36, {size: size, weight: 'bold', align: 'center', colour: '#ffd35c'});
   }
 
   function draw() {
