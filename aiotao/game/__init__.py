@@ -16,6 +16,7 @@ The modules, by concern:
 * :mod:`~aiotao.game.rules`: the base class of game rules;
 * :mod:`~aiotao.game.arena`: the arena shooter's rules;
 * :mod:`~aiotao.game.room`: a room: seats, inputs, the tick loop;
+* :mod:`~aiotao.game.checkpoint`: a room written down, to resume elsewhere;
 * :mod:`~aiotao.game.patch`: only what changed between two snapshots;
 * :mod:`~aiotao.game.metrics`: tick-time metrics;
 * :mod:`~aiotao.game.names`: names for players who chose none;

@@ -25,6 +25,14 @@ whichever worker they are, must end up together.  The first to notice
 opens a new room and claims it as the dead room's successor
 (:meth:`RoomDirectory.claim_successor`, atomic: one claim wins); everyone
 else asks for the successor and joins it.
+
+**Checkpoints.**  The directory also keeps each room's last checkpoint
+(:mod:`aiotao.game.checkpoint`), as opaque text with an expiry, so that
+a worker resuming a dead worker's room reads it from the same backend.
+A resumed room keeps its id: removing an entry therefore removes it only
+while it is still its owner's (:meth:`RoomDirectory.remove`), so that a
+late worker forgetting the dead owner's entry never removes the room
+another worker has just resumed.
 """
 
 from __future__ import annotations
@@ -96,7 +104,8 @@ class RoomDirectory(Protocol):
     async def publish(self, room: RoomInfo, lease: float) -> None:
         """Record (or refresh) ``room`` for ``lease`` seconds."""
 
-    async def remove(self, room: RoomInfo) -> None: ...
+    async def remove(self, room: RoomInfo) -> None:
+        """Remove ``room``'s entry, if its owner is still ``room.owner``."""
 
     async def get(self, room_id: str) -> RoomInfo | None: ...
 
@@ -115,6 +124,15 @@ class RoomDirectory(Protocol):
     async def successor(self, room_id: str) -> str | None:
         """The room that replaces ``room_id``, if one was claimed."""
 
+    async def save_checkpoint(self, room_id: str, text: str, ttl: float) -> None:
+        """Keep ``text``, the room's last checkpoint, for ``ttl`` seconds."""
+
+    async def load_checkpoint(self, room_id: str) -> str | None:
+        """The room's last checkpoint, if one is kept."""
+
+    async def delete_checkpoint(self, room_id: str) -> None:
+        """The room ended: it is not to be resumed."""
+
     async def close(self) -> None: ...
 
 
@@ -130,6 +148,7 @@ class MemoryDirectory:
     def __init__(self) -> None:
         self._rooms: dict[str, tuple[RoomInfo, float]] = {}
         self._successors: dict[str, tuple[str, float]] = {}
+        self._checkpoints: dict[str, tuple[str, float]] = {}
 
     def _live(self) -> list[RoomInfo]:
         now = time.monotonic()
@@ -139,7 +158,9 @@ class MemoryDirectory:
         self._rooms[room.id] = (room, time.monotonic() + lease)
 
     async def remove(self, room: RoomInfo) -> None:
-        self._rooms.pop(room.id, None)
+        found = self._rooms.get(room.id)
+        if found is not None and found[0].owner == room.owner:
+            del self._rooms[room.id]
 
     async def get(self, room_id: str) -> RoomInfo | None:
         return next((room for room in self._live() if room.id == room_id), None)
@@ -163,6 +184,18 @@ class MemoryDirectory:
             return None
         return found[0]
 
+    async def save_checkpoint(self, room_id: str, text: str, ttl: float) -> None:
+        self._checkpoints[room_id] = (text, time.monotonic() + ttl)
+
+    async def load_checkpoint(self, room_id: str) -> str | None:
+        found = self._checkpoints.get(room_id)
+        if found is None or found[1] <= time.monotonic():
+            return None
+        return found[0]
+
+    async def delete_checkpoint(self, room_id: str) -> None:
+        self._checkpoints.pop(room_id, None)
+
     async def close(self) -> None:
         self._rooms.clear()
         self._successors.clear()
@@ -177,12 +210,23 @@ class RedisDirectory:
     the ids of public rooms (ids whose room expired are pruned when a
     quick match reads them).  The braces are Redis Cluster hash tags: a
     room's keys hash by its id alone, so they live on one shard, and the
-    rooms spread over the shards.
+    rooms spread over the shards.  ``{<id>}:checkpoint`` holds the room's
+    last checkpoint.
 
     ``url`` is any URL of :mod:`aiotao.websocket.backends.redis_urls`
     (``redis://``, ``redis+sentinel://``, ``redis+cluster://``).  Commands
     are retried for a while on a connection error, so that a Sentinel or
     Cluster failover (a few seconds) is ridden out rather than failed.
+    """
+
+    # removes a room's entry only while it names the owner removing it: one
+    # atomic step on one key (one shard of a Cluster), so that a resumed
+    # room's entry is never lost
+    _REMOVE = """
+    local entry = redis.call('GET', KEYS[1])
+    if entry and cjson.decode(entry)['owner'] ~= ARGV[1] then return 0 end
+    redis.call('DEL', KEYS[1])
+    return 1
     """
 
     #: Seconds a command waits for Redis; retries on a connection error.
@@ -221,6 +265,9 @@ class RedisDirectory:
     def _successor_key(self, room_id: str) -> str:
         return f'{self.prefix}{{{room_id}}}:successor'
 
+    def _checkpoint_key(self, room_id: str) -> str:
+        return f'{self.prefix}{{{room_id}}}:checkpoint'
+
     def _code_key(self, code: str) -> str:
         return f'{self.prefix}code:{{{code}}}'
 
@@ -237,8 +284,9 @@ class RedisDirectory:
 
     async def remove(self, room: RoomInfo) -> None:
         redis = self._redis()
+        if not await redis.eval(self._REMOVE, 1, self.room_key(room.id), room.owner):
+            return  # another worker's room now (resumed there)
         async with redis.pipeline(transaction=False) as pipe:
-            pipe.delete(self.room_key(room.id))
             pipe.srem(f'{self.prefix}public', room.id)
             if room.code is not None:
                 pipe.delete(self._code_key(room.code))
@@ -280,6 +328,18 @@ class RedisDirectory:
         found = await self._redis().get(self._successor_key(room_id))
         return found.decode() if found is not None else None
 
+    async def save_checkpoint(self, room_id: str, text: str, ttl: float) -> None:
+        await self._redis().set(
+            self._checkpoint_key(room_id), text, px=max(1, int(ttl * 1000))
+        )
+
+    async def load_checkpoint(self, room_id: str) -> str | None:
+        found = await self._redis().get(self._checkpoint_key(room_id))
+        return found.decode('utf-8', 'replace') if found is not None else None
+
+    async def delete_checkpoint(self, room_id: str) -> None:
+        await self._redis().delete(self._checkpoint_key(room_id))
+
     async def close(self) -> None:
         if self._client is not None:
             client, self._client = self._client, None
@@ -309,6 +369,9 @@ class MongoDirectory:
     def _successors(self) -> Any:
         return self._database()[self.collection_name + '_successors']
 
+    def _checkpoints(self) -> Any:
+        return self._database()[self.collection_name + '_checkpoints']
+
     @staticmethod
     def _info(document: dict[str, Any] | None) -> RoomInfo | None:
         if document is None:
@@ -332,7 +395,7 @@ class MongoDirectory:
         await rooms.delete_many({'expires': {'$lt': now}})
 
     async def remove(self, room: RoomInfo) -> None:
-        await self._rooms().delete_one({'_id': room.id})
+        await self._rooms().delete_one({'_id': room.id, 'owner': room.owner})
 
     async def get(self, room_id: str) -> RoomInfo | None:
         return self._info(
@@ -376,6 +439,28 @@ class MongoDirectory:
             {'_id': room_id, 'expires': {'$gt': time.time()}}
         )
         return None if document is None else str(document['successor'])
+
+    async def save_checkpoint(self, room_id: str, text: str, ttl: float) -> None:
+        await self._checkpoints().replace_one(
+            {'_id': room_id},
+            {'text': text, 'expires': time.time() + ttl},
+            upsert=True,
+        )
+
+    async def load_checkpoint(self, room_id: str) -> str | None:
+        document = await self._checkpoints().find_one(
+            {'_id': room_id, 'expires': {'$gt': time.time()}}
+        )
+        if document is None:
+            return None
+        text = document.get('text')
+        return text if isinstance(text, str) else repr(text)  # (repr: not JSON)
+
+    async def delete_checkpoint(self, room_id: str) -> None:
+        checkpoints = self._checkpoints()
+        await checkpoints.delete_one({'_id': room_id})
+        # (and those of dead workers' rooms nobody came back to)
+        await checkpoints.delete_many({'expires': {'$lt': time.time()}})
 
     async def close(self) -> None:
         pass  # the client belongs to aiotao.mongo, which closes it

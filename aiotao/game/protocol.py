@@ -18,15 +18,21 @@ Client to server::
 (``join`` also takes ``name``, made unique in the room, and made up when
 empty; an ``id`` on any message gets a reply.)
 
-When the worker running a room dies, its players, on every worker, are
-moved together to one new room: each gets ``moved``, then the new room's
-``welcome``.  A page reconnecting with the token of such a room is moved
-there too.
+When the worker running a room dies, another worker resumes it from its
+last checkpoint (same room id, same seats, scores as they were then):
+its players, on every worker, get their seats back with a ``welcome``
+whose ``rejoined`` is true and ``resumed`` says what happened, relayed
+players by themselves and players of the dead worker when their page
+reconnects with its token.  A room that cannot resume (no checkpoint,
+rules that cannot write one, a corrupt one) is replaced: its players
+are moved together to one new room, each getting ``moved``, then the new
+room's ``welcome``.
 
 Server to client::
 
     {"type": "hello", "worker": 4242, "tick_rate": 20, ...}     # on connect
     {"type": "welcome", "room": "...", "seat": "p3", "token": "...", "code": null, ...}
+    {"type": "welcome", ..., "rejoined": true, "resumed": "..."}  # after a failover
     {"type": "snapshot", "tick": 120, "state": {...}}    # the whole state
     {"type": "delta", "tick": 121, "patch": {...}}       # what changed (JSON merge patch)
     {"type": "room_closed", "room": "...", "reason": "..."}
@@ -52,6 +58,7 @@ from typing import Annotated, Any, Literal
 
 from aiotao.game.directory import RoomInfo
 from aiotao.game.errors import (
+    BadToken,
     GameError,
     NoSuchRoom,
     NotInRoom,
@@ -131,13 +138,14 @@ class LocalSeat:
     """A seat in a room this worker owns, as a session holds it."""
 
     def __init__(
-        self, lobby: Lobby, room: Room, player_id: str, link: LocalLink
+        self, lobby: Lobby, room: Room, player_id: str, link: LocalLink, token: str
     ) -> None:
         self.lobby = lobby
         self.room = room
         self.room_id = room.id
         self.player_id = player_id
         self.link = link
+        self.token = token
 
     async def submit(self, input: Any) -> None:
         if not self.room.submit(self.player_id, input):
@@ -164,6 +172,7 @@ class GameSession:
         self._owner_watch: OwnerWatch | None = None
         self._relay: RelayedConnection | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        self._relayed_info: RoomInfo | None = None
         #: The name this connection plays under (the last one asked for).
         self.name = ''
 
@@ -218,7 +227,15 @@ class GameSession:
         except Exception:  # the broker is away: the owner stops hearing heartbeats
             log.exception('game session %s: releasing a silent room', self.id)
         try:
-            await self._move_on(seat.room_id, Join(name=self.name))
+            # the owner lost is the one joined, whoever the directory names
+            # now (another worker may have resumed the room just now)
+            joined = self._relayed_info
+            template = (
+                joined if joined is not None and joined.id == seat.room_id else None
+            )
+            await self._move_on(
+                seat.room_id, Join(token=seat.token, name=self.name), template
+            )
         except (GameError, OSError) as exc:
             log.warning('game session %s: no room to move to: %s', self.id, exc)
             self.ws.send_nowait(
@@ -230,13 +247,21 @@ class GameSession:
     async def _move_on(
         self, room_id: str, message: Join, template: RoomInfo | None = None
     ) -> dict[str, Any]:
-        """Take a seat in the room replacing ``room_id``, whose worker stopped."""
+        """Back to ``room_id`` resumed, or to its successor: its worker stopped."""
         with contextlib.suppress(Exception):  # the lease expires it anyway
             template = template or await self.lobby.directory.get(room_id)
-            await self.lobby.forget(room_id)
+            if template is not None:
+                await self.lobby.forget(room_id, template.owner)
         successor = await self.lobby.successor_of(room_id, template)
-        self.ws.send_nowait(json.dumps(moved(room_id, successor.id)))
         fresh = Join(name=message.name or self.name)
+        if successor.id == room_id:  # resumed from its checkpoint
+            if message.token is not None:
+                try:
+                    return await self._take_seat(successor, message)
+                except BadToken:
+                    pass  # seated after the last checkpoint: a seat anew
+            return await self._take_seat(successor, fresh)
+        self.ws.send_nowait(json.dumps(moved(room_id, successor.id)))
         return await self._take_seat(successor, fresh)
 
     async def _watch_state(self, room_id: str) -> None:
@@ -272,7 +297,7 @@ class GameSession:
                     return await self._take_seat(match, message)
                 except OwnerLost:
                     with contextlib.suppress(Exception):
-                        await lobby.forget(match.id)
+                        await lobby.forget(match.id, match.owner)
                 except (RoomFull, NoSuchRoom, RoomClosed):
                     pass  # filled up, or ended: open a room instead
             room = await lobby.create(bots=lobby.settings.bots, bots_yield=True)
@@ -289,7 +314,7 @@ class GameSession:
         try:
             info = await self.lobby.get(room_id)
         except NoSuchRoom:
-            if await self.lobby.directory.successor(room_id) is None:
+            if not await self.lobby.can_recover(room_id):
                 raise
             return await self._move_on(room_id, message)
         try:
@@ -328,7 +353,7 @@ class GameSession:
             seat = await room.rejoin(message.token, link)
         else:
             seat = await room.join(name, link)
-        self.seat = LocalSeat(self.lobby, room, seat.player.id, link)
+        self.seat = LocalSeat(self.lobby, room, seat.player.id, link, seat.token)
         await self.lobby.publish(room)
         return {
             'room': room.id,
@@ -357,13 +382,24 @@ class GameSession:
             self.lobby.settings.owner_timeout, connected=self.lobby.broker_connected
         )
         await groups.join(state_group(info.id), watch)
+
+        async def owner_changed() -> bool:
+            now = await self.lobby.directory.get(info.id)
+            return now is not None and now.owner != info.owner
+
         try:
-            welcome = await self._relay.request(groups, info.id, request, watch)
+            welcome = await self._relay.request(
+                groups, info.id, request, watch, owner_changed
+            )
         except BaseException:
             await groups.leave(state_group(info.id), watch)
             raise
         self._owner_watch = watch
-        seat = self.seat = RemoteSeat(groups, info.id, welcome['seat'], self.id)
+        seat = self.seat = RemoteSeat(
+            groups, info.id, welcome['seat'], self.id, welcome['token']
+        )
+        #: (the room as joined: its owner is the one lost, should it fall silent)
+        self._relayed_info = info
         self._heartbeat = asyncio.create_task(
             self._keep_relayed(seat, watch), name=f'game session {self.id} heartbeat'
         )

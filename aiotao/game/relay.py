@@ -27,10 +27,17 @@ An owner that dies cannot say that its room closed either: the worker
 holding a relayed player listens to the room's state (an
 :class:`OwnerWatch` in the state group, next to the player's connection)
 and, after ``aiotao.game.owner_timeout`` seconds without a tick (20 a
-second), takes the room out of the directory and moves the player to the
-room's successor (:meth:`aiotao.game.lobby.Lobby.successor_of`), where
-every other player of the dead room goes too, with a ``moved`` message
-saying why.  A relayed join watches the same way: a room whose owner
+second), takes the room out of the directory and takes the player's
+seat back in the room resumed from its last checkpoint, or moves it to
+the room's fresh successor (:meth:`aiotao.game.lobby.Lobby.successor_of`),
+where every other player of the dead room goes too, with a ``moved``
+message saying why.
+
+A resumed room keeps its id, so its state group too: a relayed player's
+watch may hear the resumed room's ticks before it noticed the silence.
+Its inputs and heartbeats carry its seat's token, and an owner hearing
+them from a connection it does not know re-attaches that connection to
+its seat (:class:`ControlInbox`), as a rejoin would.  A relayed join watches the same way: a room whose owner
 stays silent while it waits for the welcome is lost (:exc:`OwnerLost`)
 within the owner timeout, not after the whole :data:`JOIN_TIMEOUT`.
 """
@@ -71,6 +78,8 @@ JOIN_TIMEOUT = 5.0
 OWNER_LOST = 'the server running this room stopped'
 #: How often a relayed join looks whether the room's owner fell silent.
 WATCH_PERIOD = 0.1
+#: How often a relayed join asks the directory whether the room changed owner.
+OWNER_CHECK_PERIOD = 0.5
 
 
 def moved(room_id: str, successor: str) -> dict[str, str]:
@@ -159,6 +168,8 @@ class ControlInbox:
         #: The seat of each relayed connection, and when it was last heard of.
         self._players: dict[str, str] = {}
         self._heard: dict[str, float] = {}
+        #: Connections being re-attached to their seats (see the module doc).
+        self._reattaching: set[str] = set()
         self._tasks = _Tasks()
 
     @property
@@ -169,6 +180,13 @@ class ControlInbox:
         try:
             request = json.loads(data)
             op = request['op']
+            if (
+                op in ('input', 'alive')
+                and request['conn'] not in self._links
+                and isinstance(request.get('token'), str)
+            ):
+                self._reattach(request['conn'], request['token'])
+                return True
             if request.get('conn') in self._links:
                 self._heard[request['conn']] = asyncio.get_running_loop().time()
             if op == 'alive':
@@ -220,10 +238,37 @@ class ControlInbox:
                 seat = await self.room.join(request['name'], link)
         except GameError as refused:
             self._forget(connection)
-            await link.send(json.dumps({'type': 'join_failed', **refused.as_json()}))
+            # (the type last: as_json() has a type of its own, 'error')
+            await link.send(json.dumps({**refused.as_json(), 'type': 'join_failed'}))
             return
         self._players[connection] = seat.player.id
         await self._changed(self.room)
+
+    def _reattach(self, connection: str, token: str) -> None:
+        """A connection whose seat this room holds, but not its link: re-attach it.
+
+        (A player relayed to the room before it resumed here.)
+        """
+        if connection in self._reattaching:
+            return
+        self._reattaching.add(connection)
+
+        async def reattach() -> None:
+            try:
+                await self._join({'op': 'rejoin', 'conn': connection, 'token': token})
+                if connection not in self._links:  # refused: no such seat here
+                    closed = {
+                        'type': 'room_closed',
+                        'room': self.room.id,
+                        'reason': 'your seat was not in the room when it resumed',
+                    }
+                    await self.groups.broadcast(
+                        connection_group(connection), json.dumps(closed)
+                    )
+            finally:
+                self._reattaching.discard(connection)
+
+        self._tasks.spawn(reattach())
 
     def _forget(self, connection: str) -> RemoteLink | None:
         self._players.pop(connection, None)
@@ -344,6 +389,8 @@ class RelayedConnection:
                 answer.set_result(message)
             if kind == 'join_failed':
                 return True
+        elif kind == 'join_failed':
+            return True  # (a re-attachment refused: a room_closed follows)
         elif kind == 'detached':
             self._detached(None)
             return True
@@ -358,27 +405,38 @@ class RelayedConnection:
         room_id: str,
         request: dict[str, Any],
         watch: OwnerWatch | None = None,
+        owner_changed: Callable[[], Awaitable[bool]] | None = None,
     ) -> dict[str, Any]:
         """Send a join request to the room's owner and wait for its welcome.
 
         With ``watch`` (listening to the room's state), an owner silent for
         its timeout is lost (:exc:`OwnerLost`) without waiting longer.
+        ``owner_changed`` is asked every :data:`OWNER_CHECK_PERIOD`: a room
+        resumed by another worker meanwhile ticks in the same state group
+        (the watch hears it), but the request went to its dead owner.
         """
         answer_future: asyncio.Future[dict[str, Any]]
         answer_future = self._answer = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        next_check = loop.time() + OWNER_CHECK_PERIOD
         try:
             await groups.broadcast(control_group(room_id), json.dumps(request))
             async with asyncio.timeout(JOIN_TIMEOUT):
                 while not answer_future.done():
                     await asyncio.wait([answer_future], timeout=WATCH_PERIOD)
-                    if (
-                        watch is not None
-                        and watch.is_silent()
-                        and not answer_future.done()
-                    ):
+                    if answer_future.done():
+                        break
+                    if watch is not None and watch.is_silent():
                         raise OwnerLost(
                             f'room {room_id} did not answer: its worker stopped'
                         )
+                    if owner_changed is not None and loop.time() >= next_check:
+                        next_check = loop.time() + OWNER_CHECK_PERIOD
+                        if await owner_changed():
+                            raise OwnerLost(
+                                f'room {room_id} did not answer: it moved to '
+                                f'another worker'
+                            )
                 answer = answer_future.result()
         except TimeoutError:
             raise RoomClosed(
@@ -395,12 +453,19 @@ class RemoteSeat:
     """A seat in a room owned by another worker, as a session holds it."""
 
     def __init__(
-        self, groups: Groups, room_id: str, player_id: str, connection_id: str
+        self,
+        groups: Groups,
+        room_id: str,
+        player_id: str,
+        connection_id: str,
+        token: str,
     ) -> None:
         self.groups = groups
         self.room_id = room_id
         self.player_id = player_id
         self.connection_id = connection_id
+        #: The seat's reconnection token (see :meth:`ControlInbox._reattach`).
+        self.token = token
 
     async def _tell(self, op: str, **fields: Any) -> None:
         request = {'op': op, 'seat': self.player_id, 'conn': self.connection_id}
@@ -409,7 +474,7 @@ class RemoteSeat:
         )
 
     async def submit(self, input: Any) -> None:
-        await self._tell('input', input=asdict(input))
+        await self._tell('input', input=asdict(input), token=self.token)
 
     async def leave(self) -> None:
         await self._tell('leave')
@@ -419,4 +484,4 @@ class RemoteSeat:
 
     async def alive(self) -> None:
         """Tell the owner this connection is still there (see :meth:`ControlInbox.drop_silent`)."""
-        await self._tell('alive')
+        await self._tell('alive', token=self.token)

@@ -33,6 +33,12 @@ Bots give their seats to people: a person joining a full room takes a
 bot's seat, and in a room opened with ``bots_yield`` (quick play) each
 person after the first sends one bot home.
 
+**Checkpoints.**  :meth:`Room.checkpoint` writes the room down between
+two ticks (:class:`~aiotao.game.checkpoint.Checkpoint`: seats, tokens,
+tick, the rules' state); :meth:`Room.resume` makes a room of it on
+another worker, every person's seat waiting for a reconnection (its
+player away, as after a dropped connection) until its token comes back.
+
 The room with a test's loop and a list as the broadcast::
 
     sent = []
@@ -58,6 +64,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from aiotao.game.checkpoint import Checkpoint, SeatRecord, rules_name
 from aiotao.game.errors import BadToken, RoomClosed, RoomFull
 from aiotao.game.metrics import TickMetrics
 from aiotao.game.rules import GameRules, InvalidInput, Player
@@ -154,6 +161,11 @@ class Room:
         self.outcome: str | None = None
         self._task: asyncio.Task[str] | None = None
         self._close_reason = 'the server is shutting down'
+        #: Set when the room resumed from a checkpoint: what its players
+        #: are told when they take their seats back.
+        self.resumed: str | None = None
+        #: The seats of a resumed room whose players have not come back yet.
+        self._awaited: set[str] = set()
 
     def __repr__(self) -> str:
         return f'<Room {self.id} {len(self.seats)}/{self.capacity} tick={self.tick}>'
@@ -286,8 +298,13 @@ class Room:
         return seats
 
     def _welcome_message(self, seat: Seat, rejoined: bool) -> str:
+        extra: dict[str, Any] = {}
+        if rejoined and seat.player.id in self._awaited:
+            self._awaited.discard(seat.player.id)
+            extra['resumed'] = self.resumed
         return json.dumps(
             {
+                **extra,
                 'type': 'welcome',
                 'room': self.id,
                 'code': self.code,
@@ -349,6 +366,72 @@ class Room:
             seat.link.detach()
         if not self.closed and self._failure is None:
             self._call_rules(self.rules.on_leave, seat.player)
+
+    # -- checkpoints -------------------------------------------------------
+
+    def checkpoint(self, owner: str) -> Checkpoint:
+        """The room as it is now (between two ticks), written by ``owner``.
+
+        Raises :exc:`~aiotao.game.rules.NotCheckpointable` for rules that
+        cannot write their state down.
+        """
+        state = self.rules.checkpoint()
+        return Checkpoint(
+            room=self.id,
+            owner=owner,
+            rules=rules_name(type(self.rules)),
+            version=self.rules.checkpoint_version,
+            tick=self.tick,
+            next_player=self._next_player,
+            code=self.code,
+            bots_yield=self.bots_yield,
+            seats=[
+                SeatRecord(
+                    seat.player.id,
+                    seat.player.name,
+                    seat.player.bot,
+                    None if seat.player.bot else seat.token,
+                )
+                for seat in self.seats.values()
+            ],
+            state=state,
+            saved_at=time.time(),
+        )
+
+    @classmethod
+    def resume(
+        cls, checkpoint: Checkpoint, rules: GameRules[Any], **options: Any
+    ) -> Room:
+        """A room of ``checkpoint`` with fresh ``rules`` (``options``: as for a new room).
+
+        Anything the rules' :meth:`~aiotao.game.rules.GameRules.restore`
+        raises is raised here, and no room is made.  Call it on the loop:
+        the seats' grace periods start now.
+        """
+        checkpoint.check_rules(type(rules))
+        rules.restore(checkpoint.state)
+        room = cls(
+            rules,
+            id=checkpoint.room,
+            code=checkpoint.code,
+            bots_yield=checkpoint.bots_yield,
+            **options,
+        )
+        room.tick = checkpoint.tick
+        room._next_player = checkpoint.next_player
+        now = asyncio.get_running_loop().time()
+        for record in checkpoint.seats:
+            player = Player(record.id, record.name, record.bot)
+            token = record.token or f'{room.id}.{secrets.token_urlsafe(12)}'
+            seat = Seat(player, token, None, deque(maxlen=room.max_queued_inputs))
+            room.seats[player.id] = seat
+            room._tokens[token] = player.id
+            if not player.bot:
+                # away until its player comes back with the token
+                seat.disconnected_at = now
+                room._awaited.add(player.id)
+                rules.on_disconnect(player)
+        return room
 
     # -- the loop ----------------------------------------------------------
 

@@ -47,6 +47,17 @@ changed (:meth:`GameRules.delta`, a JSON merge patch by default).
 **Bots** are seats the server plays: :meth:`GameRules.bot_input` returns
 the input a bot sends this tick, which goes through the same checks as a
 human's.
+
+**Checkpoints.**  A room whose worker dies resumes on another worker from
+its last checkpoint (see :mod:`aiotao.game.checkpoint`) if its rules can
+write their state down and read it back: :meth:`GameRules.checkpoint`
+returns JSON-able data (everything :meth:`~GameRules.step` needs, not only
+what players see), :meth:`GameRules.restore` takes it back into a fresh
+instance.  Bump :attr:`GameRules.checkpoint_version` when that data
+changes shape: a checkpoint of another version is not restored (the
+room's players move to a fresh room instead).  Rules that implement
+neither raise :exc:`NotCheckpointable`, and their rooms are replaced, not
+resumed.
 """
 
 from __future__ import annotations
@@ -57,7 +68,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from aiotao.game.patch import merge_diff
 
-__all__ = ['GameRules', 'InvalidInput', 'Player']
+__all__ = ['GameRules', 'InvalidInput', 'NotCheckpointable', 'Player']
 
 InputT = TypeVar('InputT')
 
@@ -68,6 +79,22 @@ class InvalidInput(Exception):
     >>> str(InvalidInput('you are dead'))
     'you are dead'
     """
+
+
+class NotCheckpointable(TypeError):
+    """The rules cannot write their state down (or read it back).
+
+    >>> str(NotCheckpointable.of(GameRules))
+    'aiotao.game.rules.GameRules does not implement checkpoint() and restore(): its rooms cannot resume on another worker (they are replaced by a fresh room)'
+    """
+
+    @classmethod
+    def of(cls, rules: type[Any]) -> NotCheckpointable:
+        return cls(
+            f'{rules.__module__}.{rules.__qualname__} does not implement '
+            f'checkpoint() and restore(): its rooms cannot resume on another '
+            f'worker (they are replaced by a fresh room)'
+        )
 
 
 @dataclass(eq=False, slots=True)
@@ -98,6 +125,9 @@ class GameRules(Generic[InputT]):
     input_schema: ClassVar[type[Any]]
     #: Seats per room, bots included.
     max_players: ClassVar[int] = 8
+    #: The shape of :meth:`checkpoint`'s data: a checkpoint written by
+    #: another version is not given to :meth:`restore`.
+    checkpoint_version: ClassVar[int] = 1
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -136,3 +166,34 @@ class GameRules(Generic[InputT]):
     def bot_input(self, player: Player) -> InputT | None:
         """The input the bot ``player`` sends this tick (``None``: nothing)."""
         return None
+
+    # -- checkpoints (optional) --------------------------------------------
+
+    @classmethod
+    def can_checkpoint(cls) -> bool:
+        """Whether these rules override :meth:`checkpoint` and :meth:`restore`.
+
+        >>> GameRules.can_checkpoint()
+        False
+        """
+        return (
+            cls.checkpoint is not GameRules.checkpoint
+            and cls.restore is not GameRules.restore
+        )
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The whole game state, JSON-able, for :meth:`restore` on another worker.
+
+        Called between two ticks.  Raises :exc:`NotCheckpointable` unless
+        overridden.
+        """
+        raise NotCheckpointable.of(type(self))
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back the state :meth:`checkpoint` returned, in a fresh instance.
+
+        The seats are the checkpoint's: :meth:`on_join` is not called
+        again.  Raise anything (``KeyError``, ``ValueError``...) for data
+        that does not fit: the room then starts afresh, and says why.
+        """
+        raise NotCheckpointable.of(type(self))

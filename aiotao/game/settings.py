@@ -18,6 +18,9 @@
     aiotao.game.owner_timeout = 2         # seconds of silence from a room's worker before
                                           # its relayed players are told it stopped
                                           # (default: 2 s or 10 ticks, the longer)
+    aiotao.game.checkpoint_interval = 2   # seconds between two checkpoints of a room, from
+                                          # which another worker resumes it if its worker
+                                          # dies (0: none; the room is then replaced)
 
 A bad value is a :class:`~pyramid.exceptions.ConfigurationError` naming
 the setting:
@@ -106,6 +109,18 @@ def _owner_timeout(settings: Mapping[str, Any], tick_rate: float) -> float:
     return value
 
 
+def _checkpoint_interval(settings: Mapping[str, Any], tick_rate: float) -> float:
+    value = _number(settings, 'checkpoint_interval', 2, 0, 3600, 'seconds; 0: none')
+    if 0 < value < 1 / tick_rate:
+        raise ConfigurationError(
+            f'{PREFIX}checkpoint_interval = '
+            f'{settings[PREFIX + "checkpoint_interval"]!r}: expected 0 (no '
+            f'checkpoints) or at least one tick ({1 / tick_rate:g} seconds at '
+            f'{PREFIX}tick_rate = {tick_rate:g})'
+        )
+    return value
+
+
 def _directory(settings: Mapping[str, Any]) -> str:
     value = str(settings.get(PREFIX + 'directory') or '').strip()
     if not value:
@@ -159,6 +174,14 @@ class GameSettings:
     #: Seconds without a state message from a room's owning worker after
     #: which the players relayed to it from this worker are told it stopped.
     owner_timeout: float = 2.0
+    #: Seconds between two checkpoints of a room (0: no checkpoints).
+    checkpoint_interval: float = 2.0
+
+    @property
+    def checkpoint_ttl(self) -> float:
+        """How long a checkpoint is kept: until the players of a dead worker
+        have noticed (a lease) and come back (a grace period), and more."""
+        return 3 * self.lease + self.grace_period
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> GameSettings:
@@ -188,4 +211,5 @@ class GameSettings:
             directory=_directory(settings),
             lease=_number(settings, 'lease', 10, 1, 3600, 'seconds'),
             owner_timeout=_owner_timeout(settings, tick_rate),
+            checkpoint_interval=_checkpoint_interval(settings, tick_rate),
         )

@@ -25,6 +25,14 @@ class CrashingArena(Arena):
         super().step(dt)
 
 
+class TallyArena(Arena):
+    """The arena, where each shot fired scores a point: scores grow without aiming."""
+
+    def _fire(self, id: str, ship: Any) -> None:
+        super()._fire(id, ship)
+        ship.score += 1
+
+
 def make_app(**settings: str) -> Any:
     config = Configurator(settings={**TEST_SETTINGS, **settings})
     config.include('aiotao')

@@ -130,6 +130,11 @@ async def test_the_directory_on_a_redis_cluster(redis_cluster: RedisCluster) -> 
         found = await two.by_code('K7QX2')
         assert found is not None and found.id == 'private'
         assert await two.successor('room0') == 'room1'
+        # removed by its owner alone: one shard's script, then the set and code
+        await two.remove(RoomInfo('private', 'w2', 1, 4, code='K7QX2'))
+        assert await one.by_code('K7QX2') is not None
+        await one.remove(RoomInfo('private', 'w1', 1, 4, code='K7QX2'))
+        assert await two.by_code('K7QX2') is None
 
         killed = redis_cluster.kill_master(
             redis_cluster.master_of(one.room_key('room3')).port
@@ -141,3 +146,30 @@ async def test_the_directory_on_a_redis_cluster(redis_cluster: RedisCluster) -> 
     finally:
         await one.close()
         await two.close()
+
+
+async def test_checkpoints_are_kept_for_their_ttl_and_deleted(
+    directory: RoomDirectory,
+) -> None:
+    assert await directory.load_checkpoint('r1') is None
+    await directory.save_checkpoint('r1', '{"tick": 1}', ttl=10)
+    await directory.save_checkpoint('r1', '{"tick": 2}', ttl=10)  # the last one
+    await directory.save_checkpoint('r2', '{"tick": 9}', ttl=0.2)
+    assert await directory.load_checkpoint('r1') == '{"tick": 2}'
+    await asyncio.sleep(0.4)
+    assert await directory.load_checkpoint('r2') is None  # expired
+    await directory.delete_checkpoint('r1')
+    assert await directory.load_checkpoint('r1') is None
+
+
+async def test_an_entry_is_removed_only_by_its_owner(directory: RoomDirectory) -> None:
+    # the room was resumed by w2: w1 forgetting its own (dead) entry, late,
+    # must not remove w2's
+    await directory.publish(RoomInfo('r1', 'w2', 1, 4, code='K7QX2'), lease=10)
+    await directory.remove(RoomInfo('r1', 'w1', 1, 4, code='K7QX2'))
+    found = await directory.get('r1')
+    assert found is not None and found.owner == 'w2'
+    assert await directory.by_code('K7QX2') == found
+    await directory.remove(RoomInfo('r1', 'w2', 1, 4, code='K7QX2'))
+    assert await directory.get('r1') is None
+    assert await directory.by_code('K7QX2') is None

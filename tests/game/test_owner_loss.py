@@ -253,13 +253,18 @@ async def test_relayed_sessions_move_together_when_the_owner_dies() -> None:
 def two_workers(
     redis_server: RedisServer, gunicorn: ServerFactory, tmp_path: Path
 ) -> str:
-    """Two workers sharing rooms through Redis, with a long lease."""
+    """Two workers sharing rooms through Redis, with a long lease, no checkpoints.
+
+    (Without checkpoints a dead worker's room is replaced by a fresh one:
+    ``test_failover.py`` has the room resumed from its checkpoint.)
+    """
     ini = tmp_path / 'game.ini'
     # a lease of 10 s (the default): without the relaying worker taking the
     # dead room out of the directory, quick joins would go to it for 10 s
     ini.write_text(
         '[app:main]\nuse = call:tests.game.app:main\n'
         'aiotao.game.lease = 10\naiotao.game.owner_timeout = 1\n'
+        'aiotao.game.checkpoint_interval = 0\n'
         f'aiotao.broadcast = {redis_server.url}\n'
     )
     server = gunicorn(

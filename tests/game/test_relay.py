@@ -8,14 +8,26 @@ the room is relayed to the owner through the broadcast backend.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import random
 import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from aiotao.game.arena import Arena, ArenaInput
+from aiotao.game.directory import MemoryDirectory
+from aiotao.game.lobby import Lobby
+from aiotao.game.protocol import GameSession, Join
+from aiotao.game.relay import ControlInbox, RemoteSeat, connection_group, control_group
+from aiotao.game.room import Room
+from aiotao.game.settings import GameSettings
+from aiotao.websocket.groups import Groups, InMemoryBackend
+from aiotao.websocket.messages import MessageError
 from tests.game.players import TestPlayer, connect, connect_elsewhere
+from tests.game.test_owner_loss import Connection
 from tests.harness.gunicorn import ServerFactory
 from tests.harness.redis import RedisServer
 
@@ -111,3 +123,96 @@ async def test_private_rooms_leaving_and_a_killed_worker(two_workers: str) -> No
             # (1 s) and the grace period (2 s)
             await ana.wait_for(lambda p: joined['seat'] not in p.players, timeout=8)
         assert ana.me in ana.players
+
+
+# -- a resumed room re-attaches the relayed players it hears from ------------
+
+
+class Listener:
+    """A member of a relayed connection's group: what the owner answers it."""
+
+    is_open = True
+
+    def __init__(self) -> None:
+        self.got: list[dict[str, Any]] = []
+
+    def send_nowait(self, data: str | bytes) -> bool:
+        self.got.append(json.loads(data))
+        return True
+
+    # (and a link of a player on the room's own worker)
+    async def send(self, text: str) -> None:
+        self.send_nowait(text)
+
+    def detach(self) -> None:
+        pass
+
+
+async def test_a_resumed_room_reattaches_relayed_players_by_their_token() -> None:
+    groups = Groups(InMemoryBackend())
+    written = Room(Arena(random.Random(1)), id='r1', broadcast=groups.broadcast)
+    seat = await written.join('bob', Listener())
+    checkpoint = written.checkpoint('dead-worker')
+    # resumed on this worker: bob's seat waits, his worker still relays to it
+    room = Room.resume(checkpoint, Arena(random.Random(2)), broadcast=groups.broadcast)
+    changed: list[Room] = []
+
+    async def publish(room: Room) -> None:
+        changed.append(room)
+
+    inbox = ControlInbox(room, groups, publish)
+    await groups.join(control_group('r1'), inbox)
+    bob, stranger = Listener(), Listener()
+    await groups.join(connection_group('c-bob'), bob)
+    await groups.join(connection_group('c-x'), stranger)
+    try:
+        relayed = RemoteSeat(groups, 'r1', seat.player.id, 'c-bob', seat.token)
+        await relayed.submit(ArenaInput(dx=1, seq=5))  # (lost: no link yet)
+        for _ in range(50):
+            if bob.got:
+                break
+            await asyncio.sleep(0.01)
+        [welcome] = bob.got
+        assert welcome['type'] == 'welcome' and welcome['rejoined']
+        assert welcome['seat'] == seat.player.id and 'resumed' in welcome
+        assert room.seats[seat.player.id].disconnected_at is None
+        # from now on its inputs are its seat's
+        await relayed.submit(ArenaInput(dx=1, seq=6))
+        assert room.seats[seat.player.id].inputs[-1].seq == 6
+        # a token the room does not know: told the room closed for it
+        other = RemoteSeat(groups, 'r1', 'p9', 'c-x', 'r1.not-a-seat')
+        await other.alive()
+        for _ in range(50):
+            if stranger.got and stranger.got[-1]['type'] == 'room_closed':
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert [m['type'] for m in stranger.got] == ['join_failed', 'room_closed']
+    finally:
+        await inbox.close()
+
+
+async def test_a_refused_relayed_join_is_answered_at_once() -> None:
+    groups = Groups(InMemoryBackend())
+    directory = MemoryDirectory()
+    settings = GameSettings.from_settings(
+        {'aiotao.game.rules': 'tests.game.rules.Counters'}
+    )
+    owner = Lobby(settings, groups, directory)
+    here = Lobby(settings, groups, directory)
+    room = await owner.create()
+    for name in ('ana', 'bob', 'cy'):
+        await room.join(name, Listener())
+    await owner.publish(room)
+    session = GameSession(Connection(groups), here)
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(MessageError, match='is full') as refused:
+            await session.join(Join(room=room.id, name='dan'))
+        assert refused.value.as_json()['code'] == 'room_full'  # the owner's own
+        # the owner's refusal, not the relay's timeout
+        assert asyncio.get_running_loop().time() - started < 1
+    finally:
+        await session.closed()
+        await owner.close()
+        await here.close()

@@ -53,6 +53,17 @@ def test_the_owner_timeout_is_many_ticks() -> None:
     assert chosen.owner_timeout == 0.5
 
 
+def test_rooms_are_checkpointed_every_two_seconds_unless_told() -> None:
+    assert GameSettings.from_settings({}).checkpoint_interval == 2.0
+    never = GameSettings.from_settings({'aiotao.game.checkpoint_interval': '0'})
+    assert never.checkpoint_interval == 0
+    # kept until a dead worker's players have noticed and come back
+    settings = GameSettings.from_settings(
+        {'aiotao.game.lease': '3', 'aiotao.game.grace_period': '15'}
+    )
+    assert settings.checkpoint_ttl == 24
+
+
 @pytest.mark.parametrize(
     ('name', 'value', 'says'),
     [
@@ -68,6 +79,13 @@ def test_the_owner_timeout_is_many_ticks() -> None:
         ('directory', 'redis+cluster://h1:7000/2', 'database 0 only'),
         ('owner_timeout', 'soon', 'seconds'),
         ('owner_timeout', '0.05', 'at least two ticks (0.1 seconds'),
+        ('checkpoint_interval', 'often', 'from 0 to 3600 (seconds; 0: none)'),
+        ('checkpoint_interval', '-1', 'from 0 to 3600'),
+        (
+            'checkpoint_interval',
+            '0.01',
+            'expected 0 (no checkpoints) or at least one tick',
+        ),
     ],
 )
 def test_a_bad_setting_is_named(name: str, value: str, says: str) -> None:
@@ -80,4 +98,7 @@ def test_a_bad_setting_is_named(name: str, value: str, says: str) -> None:
 def test_including_checks_the_settings_at_startup() -> None:
     config = Configurator(settings={'aiotao.game.tick_rate': '1000'})
     with pytest.raises(ConfigurationError, match=r'aiotao\.game\.tick_rate'):
+        config.include('aiotao.game')
+    config = Configurator(settings={'aiotao.game.checkpoint_interval': 'x'})
+    with pytest.raises(ConfigurationError, match=r'aiotao\.game\.checkpoint_interval'):
         config.include('aiotao.game')

@@ -14,9 +14,11 @@
 // fillText and put in the page with textContent, never as HTML.
 //
 // A dropped connection takes its seat back (the token in sessionStorage);
-// when the worker running the room dies the server moves everyone in it
-// to one new room; when a public room closes the page joins another like
-// it.  A page opened with ?room=ID or ?code=CODE (the share link) joins
+// when the worker running the room dies another worker resumes the room
+// from its last checkpoint and the page plays on in it, same seat and
+// score, saying so across the canvas (or, for a room that cannot resume,
+// the server moves everyone in it to one new room); when a public room
+// closes the page joins another like it.  A page opened with ?room=ID or ?code=CODE (the share link) joins
 // that room; a name is made up the first time and kept in localStorage.
 (function () {
   'use strict';
@@ -58,6 +60,7 @@
   var seq = 0;
   var closedOnPurpose = false;
   var banner = null;        // {text, until}: a message across the canvas
+  var tokenRetries = 0;     // token joins refused while the room changed servers
 
   function setStatus(text) { statusLine.textContent = text; }
 
@@ -177,12 +180,21 @@
         firstJoin();
         break;
       case 'welcome':
+        tokenRetries = 0;
         me = message.seat;
         room = message.room;
         roomCode = message.code;
         myName = message.name;
         sessionStorage.setItem(TOKEN_KEY, message.token);
         setStatus(describe() + (message.rejoined ? ' (seat kept)' : ''));
+        // a resumed room counts its ticks from its checkpoint: the clock
+        // and the interpolation start again from its next snapshot
+        buffer = [];
+        clockOffset = null;
+        if (message.resumed) {
+          banner = {text: message.resumed, until: now() + 8};
+          root.dataset.resumed = room;
+        }
         root.dataset.room = room;
         root.dataset.seat = me;
         if (message.code) { codeInput.value = message.code; }
@@ -197,6 +209,10 @@
         break;
       case 'snapshot':
         state = message.state;
+        if (buffer.length && message.tick < buffer[buffer.length - 1].time * tickRate) {
+          buffer = [];  // (ticks went back: the room resumed elsewhere)
+          clockOffset = null;
+        }
         remember(message.tick);
         break;
       case 'delta':
@@ -211,6 +227,15 @@
         joinAnotherRoom(message.reason);
         break;
       case 'error':
+        if (message.code === 'room_closed' && me === null &&
+            sessionStorage.getItem(TOKEN_KEY) && tokenRetries < 3) {
+          // the room's server stopped and another is taking it over:
+          // ask for the seat again in a moment
+          tokenRetries += 1;
+          setStatus('your room is moving to another server: reconnecting...');
+          setTimeout(function () { if (me === null) { firstJoin(); } }, 1000);
+          break;
+        }
         if (message.code === 'bad_token' || message.code === 'no_such_room') {
           var hadToken = sessionStorage.getItem(TOKEN_KEY);
           sessionStorage.removeItem(TOKEN_KEY);
@@ -387,7 +412,14 @@
     if (banner === null) { return; }
     if (now() > banner.until) { banner = null; return; }
     panel(0, arena.h - 64, arena.w, 44);
-    text(banner.text, arena.w / 2, arena.h - 36, {size: 16, weight: 'bold', align: 'center', colour: '#ffd35c'});
+    // smaller type for a longer message: it stays on the canvas
+    var size = 16;
+    ctx.font = 'bold ' + size + 'px system-ui, sans-serif';
+    while (size > 10 && ctx.measureText(banner.text).width > arena.w - 24) {
+      size -= 1;
+      ctx.font = 'bold ' + size + 'px system-ui, sans-serif';
+    }
+    text(banner.text, arena.w / 2, arena.h - 36, {size: size, weight: 'bold', align: 'center', colour: '#ffd35c'});
   }
 
   function draw() {
