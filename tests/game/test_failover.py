@@ -59,7 +59,7 @@ class Workers:
         if self.backend == 'redis':
             client = redis.asyncio.Redis.from_url(self.store)
             try:
-                key = f'aiotao:game:checkpoint:{room}'
+                key = f'aiotao:game:{{{room}}}:checkpoint'
                 text = await client.get(key)
                 assert text is not None, 'no checkpoint was written'
                 await client.set(key, rewrite(text.decode()), px=60_000)
