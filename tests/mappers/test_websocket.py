@@ -140,9 +140,9 @@ async def test_cancelled_request_lets_the_view_clean_up() -> None:
     # aiohttp cancels the request when the client's connection is lost
     transport = DummyTransport()
     task = asyncio.create_task(handshake(make_config(), '/cleanup', transport))
-    while not transport.accepted:
-        await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    async with asyncio.timeout(5):  # the view waits in recv()
+        while not transport.receives:
+            await asyncio.sleep(0)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

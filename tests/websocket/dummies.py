@@ -29,6 +29,8 @@ class DummyTransport(WebsocketTransport):
         self.closable.set()
         self.closes: list[tuple[int, str]] = []
         self.aborted = False
+        #: How many times receive() was called (a view waiting in recv()).
+        self.receives = 0
         self.subprotocol: str | None = None
         self.limits: Limits | None = None
         self._code: int | None = None
@@ -49,6 +51,7 @@ class DummyTransport(WebsocketTransport):
         self.accepted = True
 
     async def receive(self) -> Message | None:
+        self.receives += 1
         if self._ended:
             return None
         message = await self.incoming.get()
