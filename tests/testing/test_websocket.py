@@ -225,9 +225,9 @@ async def test_leaving_the_client_closes_open_websockets_with_1001() -> None:
     async with TestClient(make_config()) as client:
         session = await client.websocket_connect('/ws/observed').__aenter__()
         await session.send('ping')
+        assert await session.recv() == 'ping'  # the view is running
     # the client shut down as a server does: 1001, and the view finished
     assert await observed(client) == (1001, 'server shutting down')
-    assert await session.recv() == 'ping'
     with pytest.raises(ConnectionClosed) as closed:
         await session.recv()
     assert (closed.value.code, closed.value.reason) == (1001, 'server shutting down')
