@@ -8,7 +8,10 @@ message is acknowledged only once stored in MongoDB.  So when the
 broadcast backend is back and subscribed again
 (:meth:`aiotao.websocket.groups.Groups.on_resync`), every room with
 members on this worker is sent its recent history, the same ``history``
-message a client gets when it joins, with ``"resync": true``.  Clients
+message a client gets when it joins, with ``"resync": true`` — broadcast,
+not only delivered here: the workers reconnect one after the other, and a
+message acknowledged on a worker still cut off was never published, so
+the members of a worker that reconnected earlier need it too.  Clients
 already dedupe by message ``id``, so they show the missed messages and
 nothing twice.
 
@@ -44,7 +47,9 @@ async def resync_rooms(registry: Registry, groups: frozenset[str]) -> int:
     for room in rooms:
         message = protocol.history(room, await history.recent(room))
         message['resync'] = True
-        local.deliver(GROUP_PREFIX + room, json.dumps(message, separators=(',', ':')))
+        await local.broadcast(
+            GROUP_PREFIX + room, json.dumps(message, separators=(',', ':'))
+        )
     if rooms:
         log.info(
             'aiotao.chat: sent the history of %d rooms again after a broker outage',
