@@ -19,18 +19,14 @@ takes its slots over.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from redis.crc import key_slot
 
-from tests.harness.redis import (
-    RedisServer,
-    RedisServerMissing,
-    _free_port,
-    redis_cli,
-)
+from tests.harness.redis import RedisServer, _free_port, redis_cli
+from tests.harness.redis_topology import RedisTopology, started
 
 MASTERS = 3
 NODE_TIMEOUT_MS = 1000
@@ -61,13 +57,16 @@ class ClusterNode(RedisServer):
         return info[0] if info else ''
 
 
-class RedisCluster:
+class RedisCluster(RedisTopology):
     """Three masters and three replicas; :attr:`url` names the masters."""
 
     def __init__(self, directory: Path, masters: int = MASTERS) -> None:
         self.directory = directory
         self.nodes = [ClusterNode(directory / f'node{n}') for n in range(masters * 2)]
         self.masters_wanted = masters
+
+    def members(self) -> list[ClusterNode]:
+        return self.nodes
 
     @property
     def url(self) -> str:
@@ -83,7 +82,7 @@ class RedisCluster:
             '--cluster-replicas', '1',
             '--cluster-yes',
         )  # fmt: skip
-        self._wait(self._ready, 'the cluster to be ready')
+        self.wait_until(self._ready, 'the cluster to be ready')
         return self
 
     def _ready(self) -> bool:
@@ -133,43 +132,17 @@ class RedisCluster:
     def wait_for_failover(self, killed: ClusterNode, timeout: float = 30.0) -> float:
         """Wait until the cluster is whole again without ``killed``; how long."""
         started = time.monotonic()
-        self._wait(self._ready, 'a replica to take the killed master over', timeout)
+        self.wait_until(
+            self._ready, 'a replica to take the killed master over', timeout
+        )
         assert not killed.running
         return time.monotonic() - started
-
-    def _wait(
-        self, ready: Callable[[], bool], what: str, timeout: float = 30.0
-    ) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if ready():
-                    return
-            except RuntimeError:
-                pass
-            time.sleep(0.1)
-        logs = '\n'.join(
-            f'--- {node.log_path}\n{node._log_tail()}' for node in self.nodes
-        )
-        raise RuntimeError(f'timed out waiting for {what}:\n{logs}')
-
-    def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
 
 
 @pytest.fixture
 def redis_cluster(tmp_path: Path) -> Iterator[RedisCluster]:
     """A started :class:`RedisCluster` of this test's own."""
-    cluster = RedisCluster(tmp_path / 'cluster')
-    try:
-        try:
-            cluster.start()
-        except RedisServerMissing as exc:
-            pytest.fail(str(exc), pytrace=False)
-        yield cluster
-    finally:
-        cluster.stop()
+    yield from started(RedisCluster(tmp_path / 'cluster'))
 
 
 __all__ = ['ClusterNode', 'RedisCluster', 'redis_cluster']

@@ -19,17 +19,13 @@ Failure detection is quick for a test: a master silent for
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness.redis import (
-    START_TIMEOUT,
-    RedisServer,
-    RedisServerMissing,
-    redis_server_program,
-)
+from tests.harness.redis import RedisServer, redis_server_program
+from tests.harness.redis_topology import RedisTopology, started
 
 SERVICE = 'mymaster'
 #: Milliseconds without an answer after which a sentinel thinks the master down.
@@ -65,7 +61,7 @@ class Sentinel(RedisServer):
         return [redis_server_program(), str(config), '--sentinel']
 
 
-class RedisSentinel:
+class RedisSentinel(RedisTopology):
     """A master, a replica and three sentinels; :attr:`url` names them all."""
 
     def __init__(self, directory: Path) -> None:
@@ -84,6 +80,9 @@ class RedisSentinel:
         """The data nodes: the master and the replica, as first started."""
         return [self.master] + ([self.replica] if self.replica else [])
 
+    def members(self) -> list[RedisServer]:
+        return [*self.sentinels, *self.servers]
+
     def start(self) -> RedisSentinel:
         self.master.start()
         self.replica = RedisServer(
@@ -91,7 +90,7 @@ class RedisSentinel:
             extra_args=['--replicaof', self.master.host, str(self.master.port)],
         )
         self.replica.start()
-        self._wait(
+        self.wait_until(
             lambda: 'master_link_status:up' in self.replica_info(), 'replication'
         )
         for n in range(SENTINELS):
@@ -99,7 +98,7 @@ class RedisSentinel:
             sentinel.start()
             self.sentinels.append(sentinel)
         # every sentinel knows the others and the replica before a test kills anything
-        self._wait(self._sentinels_ready, 'the sentinels to see each other')
+        self.wait_until(self._sentinels_ready, 'the sentinels to see each other')
         return self
 
     def replica_info(self) -> str:
@@ -147,43 +146,14 @@ class RedisSentinel:
             server = next(s for s in self.servers if s.port == port)
             return 'role:master' in server.command('INFO', 'replication')
 
-        self._wait(promoted, 'the sentinels to promote the replica', timeout)
+        self.wait_until(promoted, 'the sentinels to promote the replica', timeout)
         return time.monotonic() - started
-
-    def _wait(
-        self, ready: Callable[[], bool], what: str, timeout: float = START_TIMEOUT * 3
-    ) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if ready():
-                    return
-            except RuntimeError:
-                pass
-            time.sleep(0.1)
-        logs = '\n'.join(
-            f'--- {server.log_path}\n{server._log_tail()}'
-            for server in [*self.servers, *self.sentinels]
-        )
-        raise RuntimeError(f'timed out waiting for {what}:\n{logs}')
-
-    def stop(self) -> None:
-        for server in [*self.sentinels, *self.servers]:
-            server.stop()
 
 
 @pytest.fixture
 def redis_sentinel(tmp_path: Path) -> Iterator[RedisSentinel]:
     """A started :class:`RedisSentinel` of this test's own."""
-    topology = RedisSentinel(tmp_path / 'sentinel')
-    try:
-        try:
-            topology.start()
-        except RedisServerMissing as exc:
-            pytest.fail(str(exc), pytrace=False)
-        yield topology
-    finally:
-        topology.stop()
+    yield from started(RedisSentinel(tmp_path / 'sentinel'))
 
 
 __all__ = ['SERVICE', 'RedisSentinel', 'Sentinel', 'redis_sentinel']
