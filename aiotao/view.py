@@ -72,12 +72,17 @@ def is_blocking(view: Any) -> bool:
     )
 
 
-def call_handling(exc_info: ExcInfo, view: Any, context: Any, request: Any) -> Any:
-    """Call an exception view with the exception it handles active.
+def call_in_thread(
+    view: Any, context: Any, request: Any, exc_info: ExcInfo | None = None
+) -> Any:
+    """Call a view in the request's thread as Pyramid does, MultiViews included.
 
-    In Pyramid an exception view runs inside the excview tween's ``except``
-    block; in the request's thread this ``except`` block stands for it.
+    An exception view (``exc_info`` given) runs with the exception it handles
+    active: in Pyramid it runs inside the excview tween's ``except`` block,
+    and here an ``except`` block stands for it.
     """
+    if exc_info is None:
+        return view(context, request)
     exc = exc_info[1]
     try:
         raise exc
@@ -100,12 +105,9 @@ async def call_view_callable(
                 continue
         raise PredicateMismatch(view.name)
     if is_blocking(view):
-        if exc_info is None:
-            response = await run_in_request_thread(view, context, request)
-        else:
-            response = await run_in_request_thread(
-                call_handling, exc_info, view, context, request
-            )
+        response = await run_in_request_thread(
+            call_in_thread, view, context, request, exc_info
+        )
     else:
         token = dispatching.set(True)
         try:
@@ -134,10 +136,7 @@ class CallView:
         return call_view_callable(self.view, self.context, self.request, self.exc_info)
 
     def in_thread(self) -> Any:
-        # the request's thread calls views as Pyramid does, MultiViews included
-        if self.exc_info is not None:
-            return call_handling(self.exc_info, self.view, self.context, self.request)
-        return self.view(self.context, self.request)
+        return call_in_thread(self.view, self.context, self.request, self.exc_info)
 
 
 def view_steps(
