@@ -183,9 +183,9 @@ async def test_a_talking_client_is_not_pinged(pinging_echo: str) -> None:
 def test_the_heartbeat_hooks_exist_in_this_aiohttp() -> None:
     # Without them (a newer aiohttp renamed them) aiohttp's own heartbeat
     # runs: correct, but it schedules a callback per message received.
-    from aiotao.websocket import aiohttp_transport
+    from aiotao.serving.gunicorn import transport
 
-    assert aiohttp_transport._Response is aiohttp_transport._QuietHeartbeatResponse
+    assert transport._Response is transport._QuietHeartbeatResponse
 
 
 @pytest.mark.timeout(20)
