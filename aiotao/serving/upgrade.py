@@ -49,6 +49,10 @@ GOING_AWAY = 1001
 def is_websocket_upgrade(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """Whether raw request headers ask for a websocket (``Upgrade: websocket``).
 
+    For a server, before it builds an environ (or to spare one); the view
+    mapper asks the environ, with
+    :func:`aiotao.websocket.handshake.is_upgrade_request`.
+
     >>> is_websocket_upgrade([(b'Connection', b'Upgrade'), (b'Upgrade', b'websocket')])
     True
 
