@@ -7,6 +7,6 @@ the ini's ``[server:main]`` section -- the same section ``pserve`` reads, so
 both commands serve alike.  Command-line flags still win.
 """
 
-from aiotao.gunicorn.conf import settings_from_paste_ini
+from aiotao.serving.gunicorn.conf import settings_from_paste_ini
 
 globals().update(settings_from_paste_ini())

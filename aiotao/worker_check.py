@@ -10,7 +10,7 @@ This module makes that visible when the application loads::
 
     WARNING [aiotao.worker_check] aiotao: gunicorn serves this application
     on SyncWorker (gunicorn.workers.sync), not on aiotao's worker: websocket
-    views answer 501, ... Start gunicorn with -k aiotao.gunicorn.Worker, or
+    views answer 501, ... Start gunicorn with -k aiotao.serving.gunicorn.Worker, or
     from the directory of the project's gunicorn.conf.py ...
 
 It looks for the gunicorn worker (or, with ``--preload``, the arbiter)
@@ -22,7 +22,7 @@ and under any other server.  It speaks once per process.
 >>> from gunicorn.workers.sync import SyncWorker
 >>> print(worker_problem(SyncWorker))
 aiotao: gunicorn serves this application on SyncWorker (gunicorn.workers.sync), not on aiotao's worker: ...
->>> from aiotao.gunicorn.worker import AsyncGunicornWorker
+>>> from aiotao.serving.gunicorn.worker import AsyncGunicornWorker
 >>> worker_problem(AsyncGunicornWorker) is None
 True
 """
@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 
 #: Modules whose worker classes serve the application asynchronously.
 ASYNC_WORKER_MODULES = (
-    'aiotao.gunicorn.',  # aiotao's workers
-    'gunicorn.workers.gasgi',  # gunicorn -k asgi (an ASGI app: aiotao.asgi)
+    'aiotao.serving.gunicorn.',  # aiotao's workers
+    'gunicorn.workers.gasgi',  # gunicorn -k asgi (an ASGI app: aiotao.serving.asgi)
     'uvicorn.',  # uvicorn's gunicorn workers (likewise)
 )
 
@@ -95,6 +95,6 @@ def worker_problem(worker_class: type) -> str | None:
         f"({worker_class.__module__}), not on aiotao's worker: websocket views "
         f'answer 501, async views run one request at a time per thread, and '
         f'scheduled tasks and [aiotao.server:*] servers do not start.  Start '
-        f'gunicorn with -k aiotao.gunicorn.Worker, or from the directory of '
+        f'gunicorn with -k aiotao.serving.gunicorn.Worker, or from the directory of '
         f"the project's gunicorn.conf.py (gunicorn reads ./gunicorn.conf.py only)."
     )

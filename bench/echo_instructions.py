@@ -96,8 +96,8 @@ async def make_server(kind: str) -> Any:
     # aiotao and baseline: the worker's handler, as the worker sets it up
     from paste.deploy import loadapp
 
-    from aiotao.gunicorn.handler import AiohttpHandler
     from aiotao.serving.application import served_application
+    from aiotao.serving.gunicorn.handler import AiohttpHandler
     from aiotao.serving.settings import ServingSettings
 
     app = served_application(loadapp(f'config:{BENCH / "aiotao.ini"}'))

@@ -195,7 +195,7 @@ def start_gunicorn(
     argv = [
         str(Path(sys.executable).parent / 'gunicorn'),
         '--paste', str(ini),
-        '--worker-class', 'aiotao.gunicorn.Worker',
+        '--worker-class', 'aiotao.serving.gunicorn.Worker',
         '--workers', str(workers),
         '--bind', f'127.0.0.1:{port}',
         '--no-control-socket',

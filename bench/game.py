@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         [
             str(Path(sys.executable).parent / 'gunicorn'),
             '--paste', str(ini),
-            '--worker-class', 'aiotao.gunicorn.Worker',
+            '--worker-class', 'aiotao.serving.gunicorn.Worker',
             '--workers=1',
             f'--bind=127.0.0.1:{port}',
             '--no-control-socket',

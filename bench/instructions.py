@@ -8,7 +8,7 @@ answers the same sequence of keep-alive requests, in-process, under
 ``valgrind --tool=cachegrind``, once with ``--requests`` and once with five
 times as many; the difference divided by the extra requests is its cost per
 request, start-up excluded.  The servers (no gunicorn: the worker's
-per-request path is :class:`~aiotao.gunicorn.handler.AiohttpHandler` on
+per-request path is :class:`~aiotao.serving.gunicorn.handler.AiohttpHandler` on
 aiohttp's low-level server, as here):
 
 * ``client``: a server that writes a canned response, i.e. what the
@@ -81,8 +81,8 @@ async def make_server(kind: str) -> Any:
     # aiotao and baseline: the worker's handler, as the worker sets it up
     from paste.deploy import loadapp
 
-    from aiotao.gunicorn.handler import AiohttpHandler
     from aiotao.serving.application import served_application
+    from aiotao.serving.gunicorn.handler import AiohttpHandler
     from aiotao.serving.settings import ServingSettings
 
     app = served_application(loadapp(f'config:{BENCH / "aiotao.ini"}'))

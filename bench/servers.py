@@ -7,7 +7,7 @@
 Starts four servers on 127.0.0.1, one worker process each:
 
 * ``aiotao``: the demo's endpoints (``bench/aiotao.ini``, app in
-  ``bench/peers/aiotao_app.py``) on ``aiotao.gunicorn.Worker``;
+  ``bench/peers/aiotao_app.py``) on ``aiotao.serving.gunicorn.Worker``;
 * ``aiohttp``: raw aiohttp.web (``bench/peers/aiohttp_app.py``) on
   ``aiohttp.GunicornWebWorker``;
 * ``pyramid``: stock sync Pyramid (``bench/peers/pyramid_sync.py``) on
@@ -152,7 +152,7 @@ SERVERS = [
         'aiotao',
         'aiotao worker (gunicorn)',
         gunicorn(
-            '--worker-class=aiotao.gunicorn.Worker',
+            '--worker-class=aiotao.serving.gunicorn.Worker',
             f'--paste={BENCH / "aiotao.ini"}',
         ),
     ),

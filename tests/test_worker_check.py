@@ -17,9 +17,7 @@ from aiotao.worker_check import worker_problem
 from tests.harness.gunicorn import ServerFactory, gunicorn  # noqa: F401  (fixture)
 
 WARNING = "not on aiotao's worker"
-FIX = (
-    "-k aiotao.gunicorn.Worker, or from the directory of the project's gunicorn.conf.py"
-)
+FIX = "-k aiotao.serving.gunicorn.Worker, or from the directory of the project's gunicorn.conf.py"
 
 
 def write_project(directory: Path) -> Path:
@@ -28,7 +26,7 @@ def write_project(directory: Path) -> Path:
     ini = directory / 'development.ini'
     ini.write_text('[app:main]\nuse = call:tests.pkgs.servingapp:main\n')
     (directory / 'gunicorn.conf.py').write_text(
-        'from aiotao.gunicorn.conf import settings_from_paste_ini\n\n'
+        'from aiotao.serving.gunicorn.conf import settings_from_paste_ini\n\n'
         'globals().update(settings_from_paste_ini())\n'
     )
     return ini
@@ -99,7 +97,7 @@ def test_asgi_workers_and_subclasses_of_aiotaos_are_fine() -> None:
     from gunicorn.workers.gasgi import ASGIWorker
     from gunicorn.workers.gthread import ThreadWorker
 
-    from aiotao.gunicorn import UVLoopWorker, Worker
+    from aiotao.serving.gunicorn import UVLoopWorker, Worker
 
     class MyWorker(Worker):  # type: ignore[misc,valid-type]
         pass

@@ -46,9 +46,9 @@ from pathlib import Path
 from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 
-from aiotao.servers import ServerSection, StreamServer, start_stream_server
 from aiotao.serving.admission import worker_admission
-from aiotao.websocket.connections import open_connections
+from aiotao.sidecars import ServerSection, StreamServer, start_stream_server
+from aiotao.websocket.shutdown import open_connections
 
 DEFAULT_MAX_LINE = 1024
 COMMANDS = ('help', 'stats', 'memory', 'quit')

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from pyramid.registry import Registry
 
-from aiotao.servers import ServerSection
+from aiotao.sidecars import ServerSection
 
 #: Largest datagram answered; a game state fits in far less.
 MAX_DATAGRAM = 1024
@@ -55,7 +55,7 @@ def reply_to(datagram: bytes, now: float, pid: int) -> dict[str, Any]:
 class GameStateEcho(asyncio.DatagramProtocol):
     """Answers each datagram with :func:`reply_to`."""
 
-    #: Set by aiotao.servers before the endpoint starts.
+    #: Set by aiotao.sidecars before the endpoint starts.
     registry: Registry | None
     section: ServerSection
 

@@ -1,21 +1,15 @@
-"""aiotao's gunicorn worker; ``worker_class = aiotao.gunicorn.Worker``.
+"""Moved to :mod:`aiotao.serving.gunicorn`; kept so existing configs keep working.
 
-See :mod:`aiotao.gunicorn.worker`.  In ``gunicorn.conf.py``::
-
-    worker_class = 'aiotao.gunicorn.Worker'
-
-or in an ini's ``[server:main]`` section, served by ``pserve``::
-
-    [server:main]
-    use = egg:gunicorn#main
-    worker_class = aiotao.gunicorn.Worker
+``worker_class = aiotao.gunicorn.Worker`` (and ``-k aiotao.gunicorn.Worker``)
+in ini files and ``gunicorn.conf.py`` go on naming aiotao's worker.
 """
 
-from aiotao.gunicorn.worker import AsyncGunicornUVLoopWorker, AsyncGunicornWorker
-
-#: The short name for ``worker_class``.
-Worker = AsyncGunicornWorker
-UVLoopWorker = AsyncGunicornUVLoopWorker
+from aiotao.serving.gunicorn import (
+    AsyncGunicornUVLoopWorker,
+    AsyncGunicornWorker,
+    UVLoopWorker,
+    Worker,
+)
 
 __all__ = [
     'AsyncGunicornUVLoopWorker',

@@ -84,8 +84,8 @@ NOT_AN_UPGRADE = (
 NO_ASYNC_SERVER = (
     'This URL is a websocket endpoint, and this server cannot upgrade '
     'connections: it serves the application as plain WSGI.  Serve it with '
-    "aiotao's gunicorn worker (worker_class = aiotao.gunicorn.Worker) or "
-    'with an ASGI server through the ASGI adapter (aiotao.asgi).'
+    "aiotao's gunicorn worker (worker_class = aiotao.serving.gunicorn.Worker) or "
+    'with an ASGI server through the ASGI adapter (aiotao.serving.asgi).'
 )
 
 

@@ -25,8 +25,8 @@ from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
 from aiotao.presence.channels import GroupsChannel
 from aiotao.presence.settings import get_presence_settings, presence_settings
 from aiotao.presence.tracker import Presence
-from aiotao.websocket.connections import closing
 from aiotao.websocket.groups import get_groups
+from aiotao.websocket.shutdown import closing
 
 __all__ = ['get_presence', 'includeme']
 

@@ -38,7 +38,7 @@ reconnecting to it are not news.
 
 **A process that stops gracefully** closes its websockets with 1001 and
 their clients reconnect elsewhere: while it closes them
-(:func:`aiotao.websocket.connections.closing`) it stops talking, and the
+(:func:`aiotao.websocket.shutdown.closing`) it stops talking, and the
 others treat it as one that died.
 
 **A closed connection lingers** ``aiotao.presence.linger`` seconds when it

@@ -7,7 +7,7 @@
 
 ``serve-ws`` serves the application's websocket views alone, on the
 ``websockets`` library's server, with no HTTP server (see
-:mod:`aiotao.websocket.standalone`).  The ini's logging configuration is
+:mod:`aiotao.serving.standalone`).  The ini's logging configuration is
 used; the address defaults to the ini's ``[server:main]`` ``host`` and
 ``port`` (else 127.0.0.1:6543).  SIGTERM and SIGINT stop it gracefully.
 """
@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from aiotao.gunicorn.conf import server_section
+from aiotao.serving.gunicorn.conf import server_section
 
 DEFAULT_HOST = '127.0.0.1'
 DEFAULT_PORT = 6543
@@ -66,7 +66,7 @@ def address(config_uri: str, host: str | None, port: int | None) -> tuple[str, i
 def serve_ws(args: argparse.Namespace, err: TextIO) -> int:
     from pyramid.paster import get_app, setup_logging
 
-    from aiotao.websocket.standalone import serve_websockets
+    from aiotao.serving.standalone import serve_websockets
 
     config_uri: str = args.config_uri
     ini = config_uri.split('#', 1)[0]

@@ -39,7 +39,7 @@ from aiotao.serving.environ import RequestHead, build_environ
 from aiotao.serving.errors import ClientError, error_response
 from aiotao.serving.responses import WSGIResponse
 from aiotao.serving.settings import ServingSettings
-from aiotao.serving.websockets import is_websocket_upgrade
+from aiotao.serving.upgrade import is_websocket_upgrade
 from aiotao.testing.cookies import CookieJar
 from aiotao.testing.encoding import (
     URL,
@@ -58,7 +58,7 @@ from aiotao.testing.websocket import (
     WebsocketTestSession,
     open_session,
 )
-from aiotao.websocket.connections import open_connections
+from aiotao.websocket.shutdown import open_connections
 
 __all__ = ['TestClient', 'WebsocketConnect']
 

@@ -19,11 +19,10 @@ The modules, by concern:
 * :mod:`~aiotao.websocket.handshake`: upgrade detection, origin check;
 * :mod:`~aiotao.websocket.limits`: message size, pings, slow clients;
 * :mod:`~aiotao.websocket.exceptions`: what can go wrong;
-* :mod:`~aiotao.websocket.connections`: every open connection, closed on
+* :mod:`~aiotao.websocket.shutdown`: every open connection, closed on
   shutdown;
-* :mod:`~aiotao.websocket.transport`: the contract with servers, and its
-  implementations :mod:`~aiotao.websocket.aiohttp_transport` and
-  :mod:`~aiotao.websocket.asgi_transport`;
+* :mod:`~aiotao.websocket.transport`: the contract with servers (each way
+  of serving in :mod:`aiotao.serving` implements it);
 * :mod:`~aiotao.websocket.config`: the settings, and
   ``config.include('aiotao.websocket')``.
 

@@ -48,7 +48,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from aiotao.websocket import connections
+from aiotao.websocket import shutdown as connections
 from aiotao.websocket.addresses import ADDRESS_PREFIXES, new_address
 from aiotao.websocket.exceptions import (
     ConcurrencyError,

@@ -1,29 +1,30 @@
 """The contract between a server and aiotao's websocket views.
 
-A server that can upgrade connections (aiotao's gunicorn worker, the ASGI
-adapter) puts a :class:`WebsocketTransport` into the WSGI environ of an
+A server that can upgrade connections (each way of serving in
+:mod:`aiotao.serving`: the gunicorn worker, the ASGI adapter, the standalone
+server) puts a :class:`WebsocketTransport` into the WSGI environ of an
 upgrade request under :data:`TRANSPORT_ENVIRON_KEY` and runs the request
 through the normal pipeline (tweens, route and view predicates, security,
-origin check).  The websocket view mapper accepts the upgrade only once all
-of that passed, and runs the whole websocket session inside the view call.
-Then the server looks at the transport:
+origin check) -- all three with :func:`aiotao.serving.upgrade.run_upgrade`.
+The websocket view mapper accepts the upgrade only once all of that passed,
+and runs the whole websocket session inside the view call.  Then the server
+looks at the transport:
 
 * ``transport.accepted`` is true: the session took place and is over; the
   server finishes the connection (aiohttp: return
-  :attr:`~aiotao.websocket.aiohttp_transport.AiohttpWebsocketTransport.response`
+  :attr:`~aiotao.serving.gunicorn.transport.AiohttpWebsocketTransport.response`
   from the handler);
 * otherwise the pipeline answered with an HTTP response (403, 404, 426...)
   and the server sends it, rejecting the handshake (ASGI:
-  :meth:`~aiotao.websocket.asgi_transport.AsgiWebsocketTransport.reject`).
+  :meth:`~aiotao.serving.asgi.transport.AsgiWebsocketTransport.reject`).
 
 In an aiohttp handler::
 
     transport = AiohttpWebsocketTransport(request)
-    environ[TRANSPORT_ENVIRON_KEY] = transport
-    response = await router.handle(environ)
-    if transport.accepted:
+    refusal = await run_upgrade(router, environ, transport)
+    if refusal is None:
         return transport.response
-    return to_aiohttp_response(response)
+    return to_aiohttp_response(refusal)
 
 Frame parsing is never done here: each transport wraps its server's own
 websocket implementation.  The transport is the low level: applications use

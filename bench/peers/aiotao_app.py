@@ -1,7 +1,7 @@
 """The benchmark's endpoints on aiotao, for ``bench/aiotao.ini``.
 
 Served by ``bench/servers.py`` as
-``gunicorn --paste bench/aiotao.ini --worker-class aiotao.gunicorn.Worker``.
+``gunicorn --paste bench/aiotao.ini --worker-class aiotao.serving.gunicorn.Worker``.
 The views and templates are the demo's (:mod:`aiotao.demo.views`); the
 demo's batteries (chat and game keep their state in MongoDB) are left out,
 since the benchmark measures serving, not a database.

@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.harness.gunicorn import ServerFactory, ServerProcess
 
-WORKER_CLASS = 'aiotao.gunicorn.Worker'
+WORKER_CLASS = 'aiotao.serving.gunicorn.Worker'
 
 
 LOGGING = """

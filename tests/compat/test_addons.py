@@ -126,7 +126,7 @@ def test_the_debug_toolbar_shows_the_requests_page_under_the_worker(
     ini = tmp_path / 'app.ini'
     ini.write_text('[app:main]\nuse = call:tests.pkgs.addonsapp:main\n')
     server = gunicorn(
-        ['--paste', str(ini), '--worker-class', 'aiotao.gunicorn.Worker'],
+        ['--paste', str(ini), '--worker-class', 'aiotao.serving.gunicorn.Worker'],
         ready_path='/page',
     )
     with urllib.request.urlopen(server.url('/page'), timeout=10) as response:

@@ -187,7 +187,7 @@ def test_writes_under_real_servers(
         )
     else:
         process = gunicorn(
-            ['--paste', str(ini), '--worker-class', 'aiotao.gunicorn.Worker'],
+            ['--paste', str(ini), '--worker-class', 'aiotao.serving.gunicorn.Worker'],
             ready_path='/notes',
         )
     assert http_post(process.url('/notes'), {'text': 'kept'}) == 200

@@ -162,7 +162,7 @@ def test_a_page_written_under_the_worker_survives_a_restart(
             assert done.returncode == 0, done.stderr[-3000:]
     args = [
         '--paste', str(root / 'development.ini'),
-        '--worker-class', 'aiotao.gunicorn.Worker',
+        '--worker-class', 'aiotao.serving.gunicorn.Worker',
         '--chdir', str(root),
     ]  # fmt: skip
     server = gunicorn(args, cwd=root, env=environment(root), ready_path='/')

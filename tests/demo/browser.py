@@ -80,7 +80,7 @@ def demo_on_two_workers(
     def start(**settings: str) -> ServerProcess:
         ini = write_ini(tmp_path / 'demo.ini', mongo_uri, redis_server.url, **settings)
         server = gunicorn(
-            ['--paste', str(ini), '-k', 'aiotao.gunicorn.Worker', '-w', '2'],
+            ['--paste', str(ini), '-k', 'aiotao.serving.gunicorn.Worker', '-w', '2'],
             ready_path='/hello',
         )
         deadline = time.monotonic() + 30

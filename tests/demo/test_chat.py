@@ -93,7 +93,7 @@ def write_ini(path: Path, mongo_uri: str) -> Path:
 def served(gunicorn: ServerFactory, tmp_path: Path, mongo_uri: str) -> ServerProcess:
     ini = write_ini(tmp_path / 'demo.ini', mongo_uri)
     return gunicorn(
-        ['--paste', str(ini), '-k', 'aiotao.gunicorn.Worker', '-w', '1'],
+        ['--paste', str(ini), '-k', 'aiotao.serving.gunicorn.Worker', '-w', '1'],
         ready_path='/hello',
     )
 

@@ -13,7 +13,7 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 
 from aiotao.demo.console import answer, start_console
-from aiotao.servers import parse_section
+from aiotao.sidecars import parse_section
 
 
 def section(**values: str) -> object:

@@ -223,7 +223,7 @@ def check_server_settings(example: Example, parser: configparser.ConfigParser) -
 
 
 def check_ini(example: Example, source: str) -> None:
-    from aiotao.servers.sections import parse_section
+    from aiotao.sidecars.sections import parse_section
 
     parser = read_ini(example)
     for name in parser.sections():

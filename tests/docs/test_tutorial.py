@@ -287,7 +287,7 @@ def test_every_captioned_code_block_is_in_the_generated_file(
 def test_gunicorn_serves_the_project_on_aiotaos_worker(
     followed: FollowedTutorial,
 ) -> None:
-    assert 'aiotao.gunicorn.Worker' in followed.gunicorn.log() or (
+    assert 'aiotao.serving.gunicorn.Worker' in followed.gunicorn.log() or (
         'AsyncGunicornWorker' in followed.gunicorn.log()
     )
 

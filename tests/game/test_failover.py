@@ -35,7 +35,7 @@ from tests.game.players import TestPlayer, connect, connect_elsewhere
 from tests.harness.gunicorn import ServerFactory, ServerProcess
 from tests.harness.redis import RedisServer
 
-WORKER = 'aiotao.gunicorn.Worker'
+WORKER = 'aiotao.serving.gunicorn.Worker'
 CHECKPOINT_INTERVAL = 1.0
 LEASE = 3.0
 

@@ -37,7 +37,7 @@ from tests.game.players import connect, connect_elsewhere
 from tests.harness.gunicorn import ServerFactory
 from tests.harness.redis import RedisServer
 
-WORKER = 'aiotao.gunicorn.Worker'
+WORKER = 'aiotao.serving.gunicorn.Worker'
 
 # -- the watch alone ----------------------------------------------------------
 

@@ -31,7 +31,7 @@ from tests.game.test_owner_loss import Connection
 from tests.harness.gunicorn import ServerFactory
 from tests.harness.redis import RedisServer
 
-WORKER = 'aiotao.gunicorn.Worker'
+WORKER = 'aiotao.serving.gunicorn.Worker'
 
 
 def moved(player: TestPlayer, id: str, start: dict[str, Any]) -> bool:

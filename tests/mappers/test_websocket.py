@@ -180,8 +180,8 @@ def test_views_describe_themselves_for_pviews() -> None:
 def test_under_plain_wsgi_an_upgrade_gets_501_naming_the_servers() -> None:
     app = TestApp(make_config().make_wsgi_app())
     response = app.get('/ws', headers=UPGRADE, status=501)
-    assert 'aiotao.gunicorn.Worker' in response.text
-    assert 'aiotao.asgi' in response.text
+    assert 'aiotao.serving.gunicorn.Worker' in response.text
+    assert 'aiotao.serving.asgi' in response.text
 
 
 def test_under_plain_wsgi_a_plain_get_gets_400_with_a_message() -> None:

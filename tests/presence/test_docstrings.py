@@ -13,7 +13,7 @@ MODULES = [
     'aiotao.presence.settings',
     'aiotao.presence.state',
     'aiotao.presence.wire',
-    'aiotao.websocket.connections',
+    'aiotao.websocket.shutdown',
 ]
 
 

@@ -62,7 +62,7 @@ def serve_demo(gunicorn: ServerFactory, tmp_path: Path, mongo_uri: str) -> Serve
         )
         argv: Sequence[str] = [
             '--paste', str(ini),
-            '-k', 'aiotao.gunicorn.Worker',
+            '-k', 'aiotao.serving.gunicorn.Worker',
             '-w', str(workers),
             # the soak's counts (1,000 slowloris and 500 websockets at once)
             # measure slow clients, not admission control

@@ -43,7 +43,7 @@ from tests.harness.redis_sentinel import RedisSentinel, redis_sentinel
 
 __all__ = ['redis_cluster', 'redis_sentinel']
 
-WORKER = 'aiotao.gunicorn.Worker'
+WORKER = 'aiotao.serving.gunicorn.Worker'
 #: Seconds from the kill of a Redis master until messages and moves cross
 #: the gunicorn masters again: the failover (about 2 to 4 s here, with a
 #: down-after / node timeout of 1 s) plus a reconnection (retry_max 0.5 s)

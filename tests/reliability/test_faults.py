@@ -3,8 +3,8 @@
 Covered elsewhere, referenced rather than repeated:
 
 * SIGTERM with 100 requests in flight, SIGINT/SIGQUIT, ``max_requests``:
-  ``tests/gunicorn/test_shutdown.py``; open websockets closed with 1001:
-  ``tests/gunicorn/test_websockets.py``;
+  ``tests/serving/gunicorn/test_shutdown.py``; open websockets closed with 1001:
+  ``tests/serving/gunicorn/test_websockets.py``;
 * a killed worker replaced while chatting, no acknowledged message lost:
   ``tests/chat/test_workers.py`` and the page reconnecting in chromium,
   ``tests/demo/test_chat.py``;

@@ -1,7 +1,7 @@
 """Fuzzing the request conversion: any request head yields an environ or a clean 4xx.
 
 What aiotao's worker does with a request aiohttp has parsed, before the
-application runs (``aiotao.gunicorn.handler``): split the target,
+application runs (``aiotao.serving.gunicorn.handler``): split the target,
 read ``Content-Length`` and check it against the limit, build the
 environ.  Hypothesis feeds it targets, methods and headers made of
 arbitrary bytes and of the headers the conversion interprets (``Host``,

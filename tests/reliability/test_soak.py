@@ -393,7 +393,14 @@ async def test_mixed_traffic_leaves_memory_fds_and_tasks_flat(
     )
     admin_ini(ini, admin_port)
     server = gunicorn(
-        ['--paste', str(ini), '-k', 'aiotao.gunicorn.Worker', '-w', str(WORKERS)],
+        [
+            '--paste',
+            str(ini),
+            '-k',
+            'aiotao.serving.gunicorn.Worker',
+            '-w',
+            str(WORKERS),
+        ],
         ready_path='/hello',
     )
     deadline = time.monotonic() + 30

@@ -255,7 +255,7 @@ def test_gunicorn_from_another_directory_says_what_is_wrong(
         line = server.wait_for_log(r"aiotao: .*not on aiotao's worker.*").group(0)
     finally:
         server.stop()
-    assert 'SyncWorker' in line and '-k aiotao.gunicorn.Worker' in line
+    assert 'SyncWorker' in line and '-k aiotao.serving.gunicorn.Worker' in line
 
 
 @SLOW

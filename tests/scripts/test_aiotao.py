@@ -28,7 +28,7 @@ from tests.harness.gunicorn import (  # noqa: F401  (fixtures)
 
 INI = """\
 [app:main]
-use = call:tests.servers.app:main
+use = call:tests.sidecars.app:main
 
 [server:main]
 use = egg:gunicorn#main
@@ -150,7 +150,7 @@ def test_address_comes_from_flags_then_server_main(tmp_path: Path) -> None:
     assert address(str(ini), None, None) == ('127.0.0.1', 7123)
     assert address(f'{ini}#main', '0.0.0.0', 9000) == ('0.0.0.0', 9000)
     bare = tmp_path / 'bare.ini'
-    bare.write_text('[app:main]\nuse = call:tests.servers.app:main\n')
+    bare.write_text('[app:main]\nuse = call:tests.sidecars.app:main\n')
     assert address(str(bare), None, None) == ('127.0.0.1', 6543)
 
 

@@ -1,7 +1,7 @@
 """Admission control's socket-free parts: the lag monitor, the limits, the settings.
 
 Served for real (gunicorn, a stalled loop, worker_connections) in
-``tests/gunicorn/test_admission.py``.
+``tests/serving/gunicorn/test_admission.py``.
 """
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ MODULES = [
     'aiotao.serving.responses',
     'aiotao.serving.settings',
     'aiotao.serving.streaming',
-    'aiotao.serving.websockets',
-    'aiotao.asgi',
-    'aiotao.gunicorn.conf',
-    'aiotao.gunicorn.worker',
+    'aiotao.serving.upgrade',
+    'aiotao.serving.asgi.adapter',
+    'aiotao.serving.gunicorn.conf',
+    'aiotao.serving.gunicorn.worker',
+    'aiotao.serving.standalone.server',
 ]
 
 

@@ -17,7 +17,7 @@ from tests.harness.gunicorn import (  # noqa: F401  (fixture)
     gunicorn,
 )
 
-WORKER = 'aiotao.gunicorn.Worker'
+WORKER = 'aiotao.serving.gunicorn.Worker'
 
 
 def run_python(code: str) -> list[object]:

@@ -12,7 +12,7 @@ from aiotao.testing import TestClient
 from tests.harness.gunicorn import ServerPool, ServerProcess
 from tests.testing.served import InProcess, OverTCP, Served
 
-WORKER = 'aiotao.gunicorn.Worker'
+WORKER = 'aiotao.serving.gunicorn.Worker'
 
 
 def write_ini(path: Path, **settings: str) -> Path:

@@ -15,11 +15,11 @@ StartServer = Callable[..., Awaitable[RunningServer]]
 
 #: Tests that make plain HTTP requests, which the standalone server
 #: (``aiotao serve-ws``) does not serve, and why each cannot apply to it;
-#: its own answer to them (426) is tested in ``test_standalone.py``.
+#: its own answer to them (426) is tested in ``tests/serving/standalone/test_server.py``.
 HTTP_ONLY = {
     'test_request_has_the_session': 'it logs in over HTTP for a session cookie',
     'test_plain_http_request_gets_400_with_a_message': (
-        'it makes a plain HTTP request (serve-ws answers 426: test_standalone.py)'
+        'it makes a plain HTTP request (serve-ws answers 426: tests/serving/standalone/test_server.py)'
     ),
     'test_http_view_broadcasts_with_request_websocket_groups': (
         'it broadcasts from an HTTP view'

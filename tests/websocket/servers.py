@@ -1,12 +1,12 @@
 """Real servers for websocket tests, in the test's event loop, on 127.0.0.1.
 
 * ``aiohttp``: the request handler of aiotao's gunicorn worker
-  (:class:`aiotao.gunicorn.handler.AiohttpHandler`) on aiohttp's server,
+  (:class:`aiotao.serving.gunicorn.handler.AiohttpHandler`) on aiohttp's server,
   configured as the worker configures it: the worker's code, without the
   gunicorn process around it;
-* ``asgi``: :mod:`aiotao.asgi` under uvicorn;
+* ``asgi``: :mod:`aiotao.serving.asgi` under uvicorn;
 * ``websockets``: the standalone server of ``aiotao serve-ws``
-  (:class:`aiotao.websocket.standalone.WebsocketServer`), on the
+  (:class:`aiotao.serving.standalone.WebsocketServer`), on the
   ``websockets`` library's server, which serves no HTTP views: tests of
   HTTP behaviour are marked as not applying to it (``conftest.py``).
 
@@ -27,11 +27,11 @@ from typing import Any
 import uvicorn
 from aiohttp import web
 
-from aiotao.asgi import make_asgi_app
-from aiotao.gunicorn.handler import AiohttpHandler
 from aiotao.serving.application import served_application
+from aiotao.serving.asgi import make_asgi_app
+from aiotao.serving.gunicorn.handler import AiohttpHandler
 from aiotao.serving.settings import ServingSettings
-from aiotao.websocket.standalone import WebsocketServer
+from aiotao.serving.standalone import WebsocketServer
 
 SERVERS = ('aiohttp', 'asgi', 'websockets')
 

@@ -25,7 +25,7 @@ from tests.harness.gunicorn import ServerFactory, ServerProcess, gunicorn  # noq
 from tests.harness.redis import RedisServer, redis_server  # noqa: F401
 from tests.pkgs import realtimeapp
 
-WORKER = 'aiotao.gunicorn.Worker'
+WORKER = 'aiotao.serving.gunicorn.Worker'
 
 
 def in_process_config() -> Configurator:

@@ -249,7 +249,7 @@ async def test_a_logout_on_another_master_is_seen_by_the_next_message(
     )
     masters = [
         gunicorn(
-            ['--paste', str(ini), '-k', 'aiotao.gunicorn.Worker', '-w', '1'],
+            ['--paste', str(ini), '-k', 'aiotao.serving.gunicorn.Worker', '-w', '1'],
             ready_path='/hello',
         )
         for _ in range(2)

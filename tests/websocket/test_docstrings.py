@@ -10,7 +10,7 @@ import pytest
 MODULES = [
     'aiotao.mappers.websocket',
     'aiotao.websocket.connection',
-    'aiotao.websocket.connections',
+    'aiotao.websocket.shutdown',
     'aiotao.websocket.exceptions',
     'aiotao.websocket.groups',
     'aiotao.websocket.handshake',

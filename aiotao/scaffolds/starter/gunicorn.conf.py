@@ -6,6 +6,6 @@ from the ini's ``[server:main]`` section, the one ``pserve`` reads too.
 Command-line flags still win.
 """
 
-from aiotao.gunicorn.conf import settings_from_paste_ini
+from aiotao.serving.gunicorn.conf import settings_from_paste_ini
 
 globals().update(settings_from_paste_ini())

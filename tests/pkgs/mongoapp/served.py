@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.harness.gunicorn import ServerFactory, ServerProcess
 
-WORKER = 'aiotao.gunicorn.worker.AsyncGunicornWorker'
+WORKER = 'aiotao.serving.gunicorn.worker.AsyncGunicornWorker'
 
 LOGGING = """
 [loggers]

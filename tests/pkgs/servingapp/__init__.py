@@ -78,6 +78,6 @@ def plain_wsgi(global_config: dict[str, Any], **settings: Any) -> Any:
 
 def asgi_app() -> Any:
     """The ASGI app of ``$AIOTAO_TEST_INI`` (uvicorn ``--factory``)."""
-    from aiotao.asgi import load_asgi_app
+    from aiotao.serving.asgi import load_asgi_app
 
     return load_asgi_app(os.environ['AIOTAO_TEST_INI'])

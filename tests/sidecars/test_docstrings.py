@@ -1,0 +1,20 @@
+"""The examples in the docstrings of the ini servers and their demos run as written."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    'aiotao.sidecars.sections',
+    'aiotao.demo.console',
+    'aiotao.demo.game_echo',
+]
+
+
+@pytest.mark.parametrize('name', MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0
