@@ -1,60 +1,28 @@
-"""The game's websocket protocol: join a room, send inputs, leave.
+"""The driver of a game connection's session: the websocket, groups and timers.
 
-Built on :class:`~aiotao.websocket.messages.MessageRouter`, so malformed
-messages get an error and the connection stays open, and a client
-flooding past ``aiotao.game.max_messages_per_second`` is closed with 1008.
+:class:`GameConnection` serves one websocket with the router of
+:mod:`aiotao.game.protocol`: it asks the lobby for rooms and seats (the
+directory, the rooms, the relay to other workers are all I/O), tells the
+socket-free :class:`~aiotao.game.session.GameSession` what happened, and
+performs the actions it calls for — sending to the client, joining and
+leaving groups, heartbeats to a relayed room's owner, releasing a seat,
+moving to a lost room's successor.  What the session decides is in
+:mod:`aiotao.game.session`; this module only moves bytes and waits.
 
-Client to server::
+::
 
-    {"type": "join", "mode": "quick"}                 # the room with most people online, or a new one
-    {"type": "join", "mode": "create", "bots": 3}     # a new public room with 3 bots
-    {"type": "join", "mode": "private"}               # a new private room (its code in the welcome)
-    {"type": "join", "mode": "private", "code": "K7QX2"}
-    {"type": "join", "room": "3f2a9c1d"}              # that public room (a shared link)
-    {"type": "join", "token": "..."}                  # back to my seat after a reconnection
-    {"type": "input", "dx": 1, "dy": 0, "aim": 0.5, "fire": true, "seq": 12}
-    {"type": "leave"}
-
-(``join`` also takes ``name``, made unique in the room, and made up when
-empty; an ``id`` on any message gets a reply.)
-
-When the worker running a room dies, another worker resumes it from its
-last checkpoint (same room id, same seats, scores as they were then):
-its players, on every worker, get their seats back with a ``welcome``
-whose ``rejoined`` is true and ``resumed`` says what happened, relayed
-players by themselves and players of the dead worker when their page
-reconnects with its token.  A room that cannot resume (no checkpoint,
-rules that cannot write one, a corrupt one) is replaced: its players
-are moved together to one new room, each getting ``moved``, then the new
-room's ``welcome``.
-
-Server to client::
-
-    {"type": "hello", "worker": 4242, "tick_rate": 20, ...}     # on connect
-    {"type": "welcome", "room": "...", "seat": "p3", "token": "...", "code": null, ...}
-    {"type": "welcome", ..., "rejoined": true, "resumed": "..."}  # after a failover
-    {"type": "snapshot", "tick": 120, "state": {...}}    # the whole state
-    {"type": "delta", "tick": 121, "patch": {...}}       # what changed (JSON merge patch)
-    {"type": "room_closed", "room": "...", "reason": "..."}
-    {"type": "moved", "from": "...", "room": "...", "reason": "..."}  # its worker died: all moved
-    {"type": "error", "code": "invalid" | "not_in_room" | "room_full" | ..., "message": "..."}
-
-The view, in an application that includes ``aiotao.game``::
-
-    config.add_route('game', '/game/ws')
-    config.add_view(serve_game, route_name='game', mapper=WebsocketMapper)
+    connection = GameConnection(ws, lobby)
+    await serve_connection(router, connection)   # until the client leaves
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from aiotao.game.directory import RoomInfo
 from aiotao.game.errors import (
@@ -67,71 +35,47 @@ from aiotao.game.errors import (
     RoomFull,
 )
 from aiotao.game.lobby import Lobby
-from aiotao.game.names import random_name
+from aiotao.game.protocol import Join
 from aiotao.game.relay import (
-    OWNER_LOST,
     OwnerWatch,
     RelayedConnection,
     RemoteSeat,
     connection_group,
-    moved,
 )
 from aiotao.game.room import Room, state_group
-from aiotao.websocket.messages import MessageError, MessageRouter
-from aiotao.websocket.ratelimit import RateLimit
-from aiotao.websocket.schema import Length, Range
+from aiotao.game.session import (
+    Action,
+    GameSession,
+    JoinGroup,
+    LeaveGroup,
+    LeaveSeat,
+    MoveOn,
+    ReleaseSeat,
+    Send,
+    SendHeartbeat,
+    StartHeartbeat,
+    StopHeartbeat,
+)
+from aiotao.websocket.messages import MessageRouter
 
-__all__ = ['GameSession', 'Join', 'Leave', 'make_router']
+__all__ = ['GameConnection', 'LocalLink', 'LocalSeat', 'serve_connection']
 
 log = logging.getLogger(__name__)
-
-#: Longest player name kept.
-MAX_NAME = 24
-
-
-@dataclass
-class Join:
-    """The ``join`` message."""
-
-    mode: Literal['quick', 'create', 'private'] = 'quick'
-    #: A private room's code (``mode: private``).
-    code: Annotated[str, Length(1, 12)] | None = None
-    name: Annotated[str, Length(0, MAX_NAME)] = ''
-    #: The seat token of a welcome: take that seat back.
-    token: Annotated[str, Length(1, 120)] | None = None
-    #: Bots in a room this join opens.
-    bots: Annotated[int, Range(0, 63)] = 0
-    #: A public room's id: join that one (a link a player shared).
-    room: Annotated[str, Length(1, 40)] | None = None
-
-
-@dataclass
-class Leave:
-    """The ``leave`` message (no fields)."""
-
-
-def clean_name(name: str) -> str:
-    """A player name without control characters (it is still user text).
-
-    >>> clean_name(' ana\\x00\\n ')
-    'ana'
-    """
-    return ''.join(ch for ch in name if ch.isprintable()).strip()[:MAX_NAME]
 
 
 class LocalLink:
     """The :class:`~aiotao.game.room.PlayerLink` of a connection on this worker."""
 
-    def __init__(self, session: GameSession, room_id: str) -> None:
-        self.session = session
+    def __init__(self, connection: GameConnection, room_id: str) -> None:
+        self.connection = connection
         self.room_id = room_id
 
     async def send(self, text: str) -> None:
         # never waits: a player too slow to read is dropped by its connection
-        self.session.ws.send_nowait(text)
+        self.connection.ws.send_nowait(text)
 
     def detach(self) -> None:
-        self.session.detached(self.room_id)
+        self.connection.detached(self.room_id)
 
 
 class LocalSeat:
@@ -159,90 +103,121 @@ class LocalSeat:
         self.room.disconnect(self.player_id, self.link)
 
 
-class GameSession:
+class GameConnection:
     """One websocket connection's part in the game: the target of the handlers."""
 
     def __init__(self, ws: Any, lobby: Lobby) -> None:
         self.ws = ws
         self.lobby = lobby
         self.id = secrets.token_hex(8)
-        self.seat: LocalSeat | RemoteSeat | None = None
-        self._group: str | None = None
+        self.session = GameSession(
+            self.id,
+            lease=lobby.settings.lease,
+            owner_timeout=lobby.settings.owner_timeout,
+        )
         #: Listens to the state group next to the connection, in a relayed room.
         self._owner_watch: OwnerWatch | None = None
         self._relay: RelayedConnection | None = None
         self._heartbeat: asyncio.Task[None] | None = None
-        self._relayed_info: RoomInfo | None = None
-        #: The name this connection plays under (the last one asked for).
-        self.name = ''
+
+    @property
+    def seat(self) -> LocalSeat | RemoteSeat | None:
+        """The seat taken, while in a room."""
+        return self.session.seat  # type: ignore[no-any-return]
+
+    @property
+    def name(self) -> str:
+        """The name this connection plays under (the last one asked for)."""
+        return self.session.name
+
+    # -- performing the session's actions ----------------------------------
+
+    def _run_now(self, action: Action) -> bool:
+        """Perform an action that needs no wait; ``False`` if it needs one."""
+        if isinstance(action, Send):
+            self.ws.send_nowait(action.text)
+        elif isinstance(action, StartHeartbeat):
+            assert self._owner_watch is not None  # (set by the relayed join)
+            self._heartbeat = asyncio.create_task(
+                self._keep_relayed(self._owner_watch),
+                name=f'game session {self.id} heartbeat',
+            )
+        elif isinstance(action, StopHeartbeat):
+            task, self._heartbeat = self._heartbeat, None
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        else:
+            return False
+        return True
+
+    async def _run(self) -> None:
+        """Perform the actions the session called for, in order."""
+        for action in self.session.actions_to_run():
+            if self._run_now(action):
+                continue
+            if isinstance(action, JoinGroup):
+                await self.ws.join(action.group)
+            elif isinstance(action, LeaveGroup):
+                watch, self._owner_watch = self._owner_watch, None
+                if watch is not None:
+                    await self.lobby.groups.leave(action.group, watch)
+                await self.ws.leave(action.group)
+            elif isinstance(action, SendHeartbeat):
+                try:
+                    await action.seat.alive()
+                except Exception:  # the broker is away: the next beat may pass
+                    log.warning('game session %s: heartbeat not sent', self.id)
+            elif isinstance(action, LeaveSeat):
+                await action.seat.leave()
+            elif isinstance(action, ReleaseSeat):
+                try:
+                    await action.seat.disconnect()
+                except (
+                    Exception
+                ):  # the broker is away: the owner stops hearing heartbeats
+                    log.exception(
+                        'game session %s: releasing its seat in room %s',
+                        self.id,
+                        action.seat.room_id,
+                    )
+            elif isinstance(action, MoveOn):
+                await self._move_after_loss(action)
 
     def detached(self, room_id: str | None) -> bool:
         """The room let this connection's player go (closed, or seat taken over).
 
         ``False`` if the player was not in that room (any more).
         """
-        if self.seat is not None and room_id in (None, self.seat.room_id):
-            self.seat = None
-            self._stop_heartbeat()
-            return True
-        return False
+        let_go = self.session.detached(room_id)
+        for action in self.session.actions_to_run():  # (a StopHeartbeat at most)
+            self._run_now(action)
+        return let_go
 
-    def _stop_heartbeat(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            self._heartbeat = None
+    # -- relayed rooms: heartbeats, and a silent owner -----------------------
 
-    async def _keep_relayed(self, seat: RemoteSeat, watch: OwnerWatch) -> None:
+    async def _keep_relayed(self, watch: OwnerWatch) -> None:
         """Tell the room's owner, every third of a lease, that this player is
         here; and the player, if the owner falls silent, that the room closed."""
         loop = asyncio.get_running_loop()
-        beat = self.lobby.settings.lease / 3
-        next_beat = loop.time() + beat
-        while not watch.is_silent():
-            await asyncio.sleep(min(beat, watch.timeout / 4))
-            if loop.time() >= next_beat:
-                next_beat = loop.time() + beat
-                try:
-                    await seat.alive()
-                except Exception:  # the broker is away: the next beat may pass
-                    log.warning('game session %s: heartbeat not sent', self.id)
-        await self._owner_lost(seat)
+        period = self.session.heartbeat_period(watch.timeout)
+        while True:
+            await asyncio.sleep(period)
+            self.session.heartbeat_due(loop.time(), owner_silent=watch.is_silent())
+            if not self.session.beating:
+                # the owner is lost: this task moves the player on and ends
+                # (not cancelled, though the player may be relayed again)
+                self._heartbeat = None
+                await self._run()
+                return
+            await self._run()
 
-    async def _owner_lost(self, seat: RemoteSeat) -> None:
-        # run by the heartbeat task itself, which ends here: not cancelled
-        self._heartbeat = None
-        if self.seat is not seat:
-            return
-        self.seat = None
-        await self._stop_watching()
-        log.warning(
-            'game session %s: room %s fell silent for %g s: its worker stopped',
-            self.id,
-            seat.room_id,
-            self.lobby.settings.owner_timeout,
-        )
+    async def _move_after_loss(self, action: MoveOn) -> None:
         try:
-            # if the owner only stalled, the seat waits for a rejoin there
-            await seat.disconnect()
-        except Exception:  # the broker is away: the owner stops hearing heartbeats
-            log.exception('game session %s: releasing a silent room', self.id)
-        try:
-            # the owner lost is the one joined, whoever the directory names
-            # now (another worker may have resumed the room just now)
-            joined = self._relayed_info
-            template = (
-                joined if joined is not None and joined.id == seat.room_id else None
-            )
-            await self._move_on(
-                seat.room_id, Join(token=seat.token, name=self.name), template
-            )
+            await self._move_on(action.room_id, action.join, action.template)
         except (GameError, OSError) as exc:
             log.warning('game session %s: no room to move to: %s', self.id, exc)
-            self.ws.send_nowait(
-                json.dumps(
-                    {'type': 'room_closed', 'room': seat.room_id, 'reason': OWNER_LOST}
-                )
-            )
+            self.session.move_failed(action.room_id)
+            await self._run()
 
     async def _move_on(
         self, room_id: str, message: Join, template: RoomInfo | None = None
@@ -253,7 +228,7 @@ class GameSession:
             if template is not None:
                 await self.lobby.forget(room_id, template.owner)
         successor = await self.lobby.successor_of(room_id, template)
-        fresh = Join(name=message.name or self.name)
+        fresh = Join(name=message.name or self.session.name)
         if successor.id == room_id:  # resumed from its checkpoint
             if message.token is not None:
                 try:
@@ -261,36 +236,27 @@ class GameSession:
                 except BadToken:
                     pass  # seated after the last checkpoint: a seat anew
             return await self._take_seat(successor, fresh)
-        self.ws.send_nowait(json.dumps(moved(room_id, successor.id)))
+        self.session.moved(room_id, successor.id)
+        await self._run()
         return await self._take_seat(successor, fresh)
 
-    async def _watch_state(self, room_id: str) -> None:
-        await self._stop_watching()
-        self._group = state_group(room_id)
-        await self.ws.join(self._group)
-
-    async def _stop_watching(self) -> None:
-        watch, self._owner_watch = self._owner_watch, None
-        if self._group is not None:
-            group, self._group = self._group, None
-            if watch is not None:
-                await self.lobby.groups.leave(group, watch)
-            await self.ws.leave(group)
+    # -- the messages --------------------------------------------------------
 
     async def join(self, message: Join) -> dict[str, Any]:
-        if self.seat is not None:
-            raise MessageError('already_in_room', 'leave this room first')
         lobby = self.lobby
-        if message.token is not None:
+        route = self.session.join_requested(message)
+        if route == 'rejoin':
             return await self._rejoin(message)
-        if message.mode == 'private' and message.code:
+        if route == 'code':
+            assert message.code is not None
             return await self._take_seat(await lobby.by_code(message.code), message)
-        if message.room is not None:
+        if route == 'room':
+            assert message.room is not None
             info = await lobby.get(message.room)
             if info.code is not None:  # a private room is joined by its code
                 raise NoSuchRoom(f'room {message.room[:16]!r} is closed')
             return await self._take_seat(info, message)
-        if message.mode == 'quick':
+        if route == 'quick':
             match = await lobby.quick_match()
             if match is not None:
                 try:
@@ -323,11 +289,9 @@ class GameSession:
             return await self._move_on(room_id, message, info)
 
     async def _take_seat(self, info: RoomInfo, message: Join) -> dict[str, Any]:
-        name = clean_name(message.name) or self.name or random_name()
-        self.name = name
-        # the state group first: the full snapshot sent for this join must
-        # find the connection in it
-        await self._watch_state(info.id)
+        name = self.session.player_name(message.name)
+        self.session.watch(info.id)
+        await self._run()
         try:
             if self.lobby.owns(info):
                 welcome = await self._take_local_seat(info, message, name)
@@ -336,13 +300,11 @@ class GameSession:
             else:
                 welcome = await self._take_remote_seat(info, message, name)
         except BaseException:
-            await self._stop_watching()
+            self.session.stop_watching()
+            await self._run()
             raise
-        return {
-            key: welcome[key]
-            for key in ('room', 'seat', 'token', 'code', 'worker', 'name')
-            if key in welcome
-        }
+        await self._run()
+        return self.session.welcome_reply(welcome)
 
     async def _take_local_seat(
         self, info: RoomInfo, message: Join, name: str
@@ -353,7 +315,10 @@ class GameSession:
             seat = await room.rejoin(message.token, link)
         else:
             seat = await room.join(name, link)
-        self.seat = LocalSeat(self.lobby, room, seat.player.id, link, seat.token)
+        self.session.seated(
+            LocalSeat(self.lobby, room, seat.player.id, link, seat.token),
+            asyncio.get_running_loop().time(),
+        )
         await self.lobby.publish(room)
         return {
             'room': room.id,
@@ -395,80 +360,35 @@ class GameSession:
             await groups.leave(state_group(info.id), watch)
             raise
         self._owner_watch = watch
-        seat = self.seat = RemoteSeat(
-            groups, info.id, welcome['seat'], self.id, welcome['token']
-        )
-        #: (the room as joined: its owner is the one lost, should it fall silent)
-        self._relayed_info = info
-        self._heartbeat = asyncio.create_task(
-            self._keep_relayed(seat, watch), name=f'game session {self.id} heartbeat'
+        seat = RemoteSeat(groups, info.id, welcome['seat'], self.id, welcome['token'])
+        self.session.seated(
+            seat, asyncio.get_running_loop().time(), relayed=True, info=info
         )
         return welcome
 
     async def input(self, message: Any) -> None:
-        if self.seat is None:
-            raise NotInRoom('join a room first')
-        await self.seat.submit(message)
+        await self.session.input_received().submit(message)
 
     async def leave(self) -> dict[str, Any]:
-        seat = self.seat
-        if seat is None:
-            raise NotInRoom('you are not in a room')
-        self.seat = None
-        self._stop_heartbeat()
-        await self._stop_watching()
-        await seat.leave()
-        return {'left': seat.room_id}
+        reply = self.session.leave_requested()
+        await self._run()
+        return reply
 
     async def closed(self) -> None:
         """The connection closed: the seat waits for a reconnection."""
-        seat, self.seat = self.seat, None
-        self._stop_heartbeat()
+        self.session.closed()
         try:
-            await self._stop_watching()
-            if seat is not None:
-                await seat.disconnect()
+            await self._run()
             if self._relay is not None:
                 await self.lobby.groups.leave(connection_group(self.id), self._relay)
         except Exception:  # the broker is gone: the owner stops hearing heartbeats
             log.exception('game session %s: releasing its seat', self.id)
 
 
-async def _on_join(session: GameSession, message: Join) -> dict[str, Any]:
-    return await session.join(message)
-
-
-async def _on_input(session: GameSession, message: Any) -> None:
-    await session.input(message)
-
-
-async def _on_leave(session: GameSession, message: Leave) -> dict[str, Any]:
-    return await session.leave()
-
-
-def make_router(
-    input_schema: type[Any], max_messages_per_second: float
-) -> MessageRouter:
-    """The protocol's router, checking inputs against the rules' ``input_schema``."""
-    router = MessageRouter(
-        rate_limit=RateLimit(
-            rate=max_messages_per_second,
-            burst=max(1, int(max_messages_per_second)),
-            # a game client sends at its frame rate, never a burst of
-            # refused messages: a short tolerance before 1008
-            close_after=10,
-        )
-    )
-    router.add('join', _on_join, schema=Join)
-    router.add('input', _on_input, schema=input_schema)
-    router.add('leave', _on_leave, schema=Leave)
-    return router
-
-
-async def serve_session(router: MessageRouter, session: GameSession) -> None:
+async def serve_connection(router: MessageRouter, connection: GameConnection) -> None:
     """Serve one connection until it closes, then release its seat for the grace period."""
     try:
-        await router.serve(session.ws, session)
+        await router.serve(connection.ws, connection)
     finally:
         # shielded: a cancelled view (server shutdown) still lets the room know
-        await asyncio.shield(session.closed())
+        await asyncio.shield(connection.closed())
