@@ -18,6 +18,7 @@ MODULES = [
     'aiotao.game.patch',
     'aiotao.game.protocol',
     'aiotao.game.relay',
+    'aiotao.game.relay_requests',
     'aiotao.game.session',
     'aiotao.game.room',
     'aiotao.game.rules',
