@@ -58,7 +58,7 @@ from aiotao.websocket.messages import MessageRouter
 from aiotao.websocket.ratelimit import RateLimit
 from aiotao.websocket.schema import Length, Range
 
-__all__ = ['MAX_NAME', 'Join', 'Leave', 'Player', 'clean_name', 'make_router']
+__all__ = ['MAX_NAME', 'GameHandlers', 'Join', 'Leave', 'clean_name', 'make_router']
 
 #: Longest player name kept.
 MAX_NAME = 24
@@ -94,7 +94,7 @@ def clean_name(name: str) -> str:
     return ''.join(ch for ch in name if ch.isprintable()).strip()[:MAX_NAME]
 
 
-class Player(Protocol):
+class GameHandlers(Protocol):
     """What the router's handlers call: :class:`~aiotao.game.connection.GameConnection`."""
 
     async def join(self, message: Join) -> dict[str, Any]: ...
@@ -104,15 +104,15 @@ class Player(Protocol):
     async def leave(self) -> dict[str, Any]: ...
 
 
-async def _on_join(player: Player, message: Join) -> dict[str, Any]:
+async def _on_join(player: GameHandlers, message: Join) -> dict[str, Any]:
     return await player.join(message)
 
 
-async def _on_input(player: Player, message: Any) -> None:
+async def _on_input(player: GameHandlers, message: Any) -> None:
     await player.input(message)
 
 
-async def _on_leave(player: Player, message: Leave) -> dict[str, Any]:
+async def _on_leave(player: GameHandlers, message: Leave) -> dict[str, Any]:
     return await player.leave()
 
 

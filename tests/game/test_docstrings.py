@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     'aiotao.game.arena',
+    'aiotao.game.clock',
     'aiotao.game.config',
     'aiotao.game.directory',
     'aiotao.game.errors',
@@ -19,9 +20,9 @@ MODULES = [
     'aiotao.game.protocol',
     'aiotao.game.relay',
     'aiotao.game.relay_requests',
-    'aiotao.game.session',
     'aiotao.game.room',
     'aiotao.game.rules',
+    'aiotao.game.session',
     'aiotao.game.settings',
 ]
 
