@@ -5,6 +5,10 @@ the router decodes and validates each message (bad JSON, an unknown type
 or a bad payload is an ``error`` to that client, and the connection stays
 open) and applies the per-connection rate limit from the settings.
 
+What a client may say and be called is decided by the socket-free
+:class:`~aiotao.chat.session.ChatSession`; this class does the I/O
+(storing, broadcasting, asking the presence).
+
 A ``nick`` is checked, never silently changed: a name with characters a
 nickname cannot hold is ``invalid`` (the message says which), one that
 someone in the room goes by (up to case and look-alikes) is
@@ -18,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo.errors import PyMongoError
 
-from aiotao.chat import protocol
 from aiotao.chat.history import ChatHistory
-from aiotao.chat.nicknames import Nickname, check_nickname, remember_nickname
+from aiotao.chat.nicknames import Nickname, remember_nickname
 from aiotao.chat.protocol import Nick, Ping, Say
 from aiotao.chat.rooms import broadcast_to_room
+from aiotao.chat.session import ChatSession
 from aiotao.chat.settings import ChatSettings
-from aiotao.chat.text import clean_text
 from aiotao.websocket.messages import MessageError, MessageHandlers
 
 if TYPE_CHECKING:
@@ -33,13 +36,6 @@ if TYPE_CHECKING:
 __all__ = ['ChatConnection']
 
 log = logging.getLogger(__name__)
-
-
-def _invalid_text(problem: str, message: str) -> MessageError:
-    # the same shape as the router's own schema errors
-    return MessageError(
-        'invalid', message, errors=[{'field': 'text', 'problem': problem}]
-    )
 
 
 class ChatConnection(MessageHandlers):
@@ -65,13 +61,26 @@ class ChatConnection(MessageHandlers):
         presence: ChatPresence,
     ) -> None:
         super().__init__(ws)
-        self.room = room
-        self.nick = nick
+        #: What the client may say and be called (no I/O: the handlers do it).
+        self.session = ChatSession(room, nick, max_length=settings.max_length)
         #: The connection's presence ref, while it is in the room.
         self.ref: str | None = None
         self.settings = settings
         self.history = history
         self.presence = presence
+
+    @property
+    def room(self) -> str:
+        return self.session.room
+
+    @property
+    def nick(self) -> Nickname:
+        """The client's nickname (the presence renames it)."""
+        return self.session.nick
+
+    @nick.setter
+    def nick(self, nick: Nickname) -> None:
+        self.session.nick = nick
 
     @property
     def registry(self) -> Any:
@@ -83,15 +92,7 @@ class ChatConnection(MessageHandlers):
 
     async def on_say(self, message: Say) -> dict[str, str]:
         """Store the text, then broadcast it; the reply is the stored id and time."""
-        text = clean_text(message.text)
-        if not text:
-            raise _invalid_text('is empty', 'a message needs some text')
-        limit = self.settings.max_length
-        if len(text) > limit:
-            raise _invalid_text(
-                f'must be at most {limit} long',
-                f'a message is at most {limit} characters ({len(text)} sent)',
-            )
+        text = self.session.say(message.text)
         try:
             stored = await self.history.store(self.room, self.nick.name, text)
         except PyMongoError as exc:
@@ -106,16 +107,12 @@ class ChatConnection(MessageHandlers):
         except Exception:
             # It is stored (so acknowledged): the room reads it in the history.
             log.exception('aiotao.chat: message %s stored but not broadcast', stored.id)
-        return {'id': stored.id, 'at': protocol.format_time(stored.at)}
+        return self.session.stored(stored)
 
     async def on_nick(self, message: Nick) -> dict[str, str]:
         """Rename a guest; a signed-in user keeps the name of their identity."""
-        if self.nick.authenticated:
-            raise MessageError(
-                'not_allowed', 'signed-in users are called by their user name'
-            )
-        name = check_nickname(message.name)
-        if name != self.nick.name:
+        name, changed = self.session.rename(message.name)
+        if changed:
             try:
                 await self.presence.check_free(self.room, name, self.nick.key)
             except PyMongoError as exc:

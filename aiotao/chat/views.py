@@ -54,6 +54,7 @@ from aiotao.chat.nicknames import (
 from aiotao.chat.presence import get_chat_presence
 from aiotao.chat.resync import watch_for_resync
 from aiotao.chat.rooms import MAX_ROOM_LENGTH, group_name, valid_room
+from aiotao.chat.session import TRY_AGAIN_LATER, ChatSession, Close
 from aiotao.chat.settings import get_chat_settings
 from aiotao.chat.signed_in import get_signed_in_names
 from aiotao.websocket.connection import WebsocketConnection
@@ -65,8 +66,6 @@ log = logging.getLogger(__name__)
 
 #: The room of a route without ``{room}`` in its pattern.
 DEFAULT_ROOM = 'lobby'
-#: Close code: the server cannot serve the chat right now (RFC 6455 1013).
-TRY_AGAIN_LATER = 1013
 
 
 def room_from(request: Any) -> str:
@@ -122,7 +121,7 @@ class ChatView:
             nick, notice = await members.settle(room, await nickname_for(ws.request))
         except PyMongoError as exc:
             log.warning('aiotao.chat: cannot join %s: %s', room, exc)
-            await ws.close(TRY_AGAIN_LATER, 'the chat database is unavailable')
+            await _close(ws, ChatSession.database_lost())
             return
         connection = self.connection_class(
             ws,
@@ -132,24 +131,26 @@ class ChatView:
             history=get_history(registry),
             presence=members,
         )
+        session = connection.session
         try:
-            welcome = self.welcome(nick)
-            if notice is not None:
-                welcome['notice'] = notice
-            await ws.send_json(welcome)
+            await ws.send_json(session.welcome(self.welcome(nick), notice))
             recent = await connection.history.recent(room)
-            await ws.send_json(protocol.history(room, recent))
+            await ws.send_json(session.history(recent))
             await members.enter(connection)
             await connection.serve()
         except PyMongoError as exc:
             log.warning('aiotao.chat: lost the database in %s: %s', room, exc)
-            await ws.close(TRY_AGAIN_LATER, 'the chat database is unavailable')
+            await _close(ws, session.database_lost())
         finally:
             try:
                 await members.leave(connection)
             except Exception:
                 # the others stop hearing of this worker's connection anyway
                 log.exception('aiotao.chat: %s left %s', nick.name, room)
+
+
+async def _close(ws: WebsocketConnection, close: Close) -> None:
+    await ws.close(close.code, close.reason)
 
 
 def _session(request: Any) -> Any:

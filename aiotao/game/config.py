@@ -21,8 +21,9 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.registry import Registry
 
+from aiotao.game.connection import GameConnection, serve_connection
 from aiotao.game.lobby import Lobby
-from aiotao.game.protocol import GameSession, make_router, serve_session
+from aiotao.game.protocol import make_router
 from aiotao.game.settings import GameSettings
 from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
 from aiotao.websocket.groups import get_groups
@@ -74,7 +75,7 @@ async def serve_game(ws: Any) -> None:
             'max_players': game.settings.rules.max_players,
         }
     )
-    await serve_session(game.router, GameSession(ws, game.lobby))
+    await serve_connection(game.router, GameConnection(ws, game.lobby))
 
 
 async def close_game(event: ServerStopping) -> None:

@@ -40,6 +40,11 @@ them from a connection it does not know re-attaches that connection to
 its seat (:class:`ControlInbox`), as a rejoin would.  A relayed join watches the same way: a room whose owner
 stays silent while it waits for the welcome is lost (:exc:`OwnerLost`)
 within the owner timeout, not after the whole :data:`JOIN_TIMEOUT`.
+
+The requests in a control group are decoded by the pure
+:func:`aiotao.game.relay_requests.decode_request`; the
+:class:`ControlInbox` applies what it decoded, and logs and drops what it
+could not.
 """
 
 from __future__ import annotations
@@ -53,10 +58,22 @@ from dataclasses import asdict
 from typing import Any
 
 from aiotao.game.errors import GameError, OwnerLost, RoomClosed
+from aiotao.game.relay_requests import (
+    Alive,
+    BadRelayRequest,
+    Disconnect,
+    Input,
+    Join,
+    Leave,
+    Rejoin,
+    RelayRequest,
+    Resync,
+    decode_request,
+)
 from aiotao.game.room import Room
 from aiotao.websocket.groups import Groups
 from aiotao.websocket.messages import MessageError
-from aiotao.websocket.schema import Schema, SchemaError
+from aiotao.websocket.schema import Schema
 
 __all__ = [
     'ControlInbox',
@@ -178,64 +195,66 @@ class ControlInbox:
 
     def send_nowait(self, data: str | bytes) -> bool:
         try:
-            request = json.loads(data)
-            op = request['op']
-            if (
-                op in ('input', 'alive')
-                and request['conn'] not in self._links
-                and isinstance(request.get('token'), str)
-            ):
-                self._reattach(request['conn'], request['token'])
-                return True
-            if request.get('conn') in self._links:
-                self._heard[request['conn']] = asyncio.get_running_loop().time()
-            if op == 'alive':
+            request = decode_request(data, self._schema)
+        except BadRelayRequest as exc:
+            log.warning('game room %s: bad relayed request: %s', self.room.id, exc)
+            return True
+        try:
+            self._apply(request)
+        except (ValueError, KeyError, TypeError, GameError) as exc:
+            log.warning('game room %s: relayed request refused: %s', self.room.id, exc)
+        return True
+
+    def _apply(self, request: RelayRequest) -> None:
+        """Apply one decoded request to the room (:mod:`aiotao.game.relay_requests`)."""
+        if (
+            isinstance(request, Input | Alive)
+            and request.conn not in self._links
+            and request.token is not None
+        ):
+            self._reattach(request.conn, request.token)
+            return
+        if request.conn in self._links:
+            self._heard[request.conn] = asyncio.get_running_loop().time()
+        match request:
+            case Alive():
                 pass  # (heard: that is all)
-            elif op == 'resync':
+            case Resync():
                 # the asking worker missed state messages (its broker
                 # connection was down): deltas need the state before them
                 self.room.resync()
-            elif op == 'input':
+            case Input(conn=conn, seat=player_id, input=input):
                 # only from the connection holding the seat (not one it
                 # was taken over from)
-                seat = self.room.seats.get(request['seat'])
-                link = self._links.get(request['conn'])
+                seat = self.room.seats.get(player_id)
+                link = self._links.get(conn)
                 if seat is not None and link is not None and seat.link is link:
-                    self.room.submit(
-                        seat.player.id, self._schema.load(request['input'])
-                    )
-            elif op in ('join', 'rejoin'):
+                    self.room.submit(seat.player.id, input)
+            case Join() | Rejoin():
                 self._tasks.spawn(self._join(request))
-            elif op == 'leave':
-                seat = self.room.seats.get(request['seat'])
-                link = self._forget(request['conn'])
+            case Leave(conn=conn, seat=player_id):
+                seat = self.room.seats.get(player_id)
+                link = self._forget(conn)
                 if seat is not None and link is not None and seat.link is link:
                     self.room.leave(seat.player.id)
                     self._tasks.spawn(self._changed(self.room))
-            elif op == 'disconnect':
-                link = self._forget(request['conn'])
+            case Disconnect(conn=conn, seat=player_id):
+                link = self._forget(conn)
                 if link is not None:
-                    self.room.disconnect(request['seat'], link)
-            else:
-                log.warning(
-                    'game room %s: unknown relayed request %r', self.room.id, op
-                )
-        except (ValueError, KeyError, TypeError, SchemaError, GameError) as exc:
-            log.warning('game room %s: bad relayed request: %s', self.room.id, exc)
-        return True
+                    self.room.disconnect(player_id, link)
 
-    async def _join(self, request: dict[str, Any]) -> None:
-        connection = request['conn']
+    async def _join(self, request: Join | Rejoin) -> None:
+        connection = request.conn
         link = RemoteLink(self.groups, connection, self._tasks)
         # known before the welcome goes out: the player's first inputs
         # may arrive while the join is still being answered
         self._links[connection] = link
         self._heard[connection] = asyncio.get_running_loop().time()
         try:
-            if request['op'] == 'rejoin':
-                seat = await self.room.rejoin(request['token'], link)
+            if isinstance(request, Rejoin):
+                seat = await self.room.rejoin(request.token, link)
             else:
-                seat = await self.room.join(request['name'], link)
+                seat = await self.room.join(request.name, link)
         except GameError as refused:
             self._forget(connection)
             # (the type last: as_json() has a type of its own, 'error')
@@ -255,7 +274,7 @@ class ControlInbox:
 
         async def reattach() -> None:
             try:
-                await self._join({'op': 'rejoin', 'conn': connection, 'token': token})
+                await self._join(Rejoin(connection, token))
                 if connection not in self._links:  # refused: no such seat here
                     closed = {
                         'type': 'room_closed',

@@ -14,6 +14,9 @@ schedule does not drift) it:
 The rooms of a process tick at staggered moments of the period
 (``phase``, set by the lobby), so that their work is spread over it
 rather than piled up at one instant, where the last room would start late.
+When each tick is due, and which were skipped after a stall, is the
+socket-free :class:`~aiotao.game.clock.TickClock`'s business; the room
+sleeps until the deadline it names, then does the tick's work.
 
 Players talk to the room through a :class:`PlayerLink` (their own
 messages: welcome, errors) and read the state from the group
@@ -56,7 +59,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import secrets
 import time
 from collections import deque
@@ -65,6 +67,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiotao.game.checkpoint import Checkpoint, SeatRecord, rules_name
+from aiotao.game.clock import TickClock, Wakeup
 from aiotao.game.errors import BadToken, RoomClosed, RoomFull
 from aiotao.game.metrics import TickMetrics
 from aiotao.game.rules import GameRules, InvalidInput, Player
@@ -458,40 +461,32 @@ class Room:
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        deadline = (
-            math.floor(now / self.period) * self.period + self.phase * self.period
-        )
-        if deadline > now:
-            deadline -= self.period  # (the loop adds a period before waiting)
+        clock = TickClock(self.period, self.phase, now=loop.time())
         while True:
-            deadline += self.period
-            delay = deadline - loop.time()
+            delay = clock.next_deadline() - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            started = loop.time()
-            lateness = started - deadline
-            if lateness >= self.period:
-                # a whole tick behind (the process stalled): skip the missed
-                # ticks instead of running them back to back
-                missed = int(lateness // self.period)
-                self.metrics.skipped_ticks += missed
-                deadline += missed * self.period
-            if self._failure is not None:
-                raise self._failure
-            # the tick's own work, timed apart from the awaits after it
-            # (which let other rooms and connections run)
-            work_started = time.perf_counter()
-            outbox: list[tuple[PlayerLink, str]] = []
-            self._tick(started, outbox)
-            state = self._state_message()
-            self.metrics.record(lateness, time.perf_counter() - work_started)
-            if state is not None:
-                await self._broadcast(self.state_group, state)
-            for link, text in outbox:
-                await link.send(text)
-            if self._is_abandoned(started):
+            woke = clock.woke(loop.time())
+            self.metrics.skipped_ticks += woke.skipped
+            await self._run_tick(woke)
+            if self._is_abandoned(woke.started):
                 return
+
+    async def _run_tick(self, woke: Wakeup) -> None:
+        """One tick: advance the rules, compute the state message, send it."""
+        if self._failure is not None:
+            raise self._failure
+        # the tick's own work, timed apart from the awaits after it
+        # (which let other rooms and connections run)
+        work_started = time.perf_counter()
+        outbox: list[tuple[PlayerLink, str]] = []
+        self._tick(woke.started, outbox)
+        state = self._state_message()
+        self.metrics.record(woke.lateness, time.perf_counter() - work_started)
+        if state is not None:
+            await self._broadcast(self.state_group, state)
+        for link, text in outbox:
+            await link.send(text)
 
     def _tick(self, now: float, outbox: list[tuple[PlayerLink, str]]) -> None:
         self.tick += 1

@@ -14,6 +14,7 @@ MODULES = [
     'aiotao.chat.presence',
     'aiotao.chat.protocol',
     'aiotao.chat.rooms',
+    'aiotao.chat.session',
     'aiotao.chat.settings',
     'aiotao.chat.text',
     'aiotao.chat.views',

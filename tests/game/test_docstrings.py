@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     'aiotao.game.arena',
+    'aiotao.game.clock',
     'aiotao.game.config',
     'aiotao.game.directory',
     'aiotao.game.errors',
@@ -18,8 +19,10 @@ MODULES = [
     'aiotao.game.patch',
     'aiotao.game.protocol',
     'aiotao.game.relay',
+    'aiotao.game.relay_requests',
     'aiotao.game.room',
     'aiotao.game.rules',
+    'aiotao.game.session',
     'aiotao.game.settings',
 ]
 

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
+from aiotao.game.connection import GameConnection, LocalSeat
 from aiotao.game.directory import MemoryDirectory, RoomInfo
 from aiotao.game.lobby import Lobby
-from aiotao.game.protocol import GameSession, Join, LocalSeat
+from aiotao.game.protocol import Join
 from aiotao.game.relay import (
     OwnerWatch,
     RemoteSeat,
@@ -173,7 +174,7 @@ async def wait_until(check: Any, timeout: float) -> float:
     return time.monotonic() - started
 
 
-def heartbeats(session: GameSession) -> list[asyncio.Task[Any]]:
+def heartbeats(session: GameConnection) -> list[asyncio.Task[Any]]:
     name = f'game session {session.id} heartbeat'
     return [task for task in asyncio.all_tasks() if task.get_name() == name]
 
@@ -189,7 +190,7 @@ async def test_relayed_sessions_move_together_when_the_owner_dies() -> None:
     await owner.start()
     await directory.publish(RoomInfo('r1', 'another-worker', 2, 10, bots=2), lease=60)
     ws, other_ws = Connection(groups), Connection(groups)
-    session, other = GameSession(ws, lobby), GameSession(other_ws, lobby)
+    session, other = GameConnection(ws, lobby), GameConnection(other_ws, lobby)
     try:
         welcome = await session.join(Join(name='ana'))
         assert (welcome['room'], welcome['seat']) == ('r1', 'p1')
@@ -234,7 +235,7 @@ async def test_relayed_sessions_move_together_when_the_owner_dies() -> None:
 
         # a player of the dead worker coming back with its token joins them
         third_ws = Connection(groups)
-        third = GameSession(third_ws, lobby)
+        third = GameConnection(third_ws, lobby)
         back = await third.join(Join(token='r1.token', name='cy'))
         assert back['room'] == successor
         assert third_ws.of_type('moved') == [told]

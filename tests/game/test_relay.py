@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from aiotao.game.arena import Arena, ArenaInput
+from aiotao.game.connection import GameConnection
 from aiotao.game.directory import MemoryDirectory
 from aiotao.game.lobby import Lobby
-from aiotao.game.protocol import GameSession, Join
+from aiotao.game.protocol import Join
 from aiotao.game.relay import ControlInbox, RemoteSeat, connection_group, control_group
 from aiotao.game.room import Room
 from aiotao.game.settings import GameSettings
@@ -204,7 +205,7 @@ async def test_a_refused_relayed_join_is_answered_at_once() -> None:
     for name in ('ana', 'bob', 'cy'):
         await room.join(name, Listener())
     await owner.publish(room)
-    session = GameSession(Connection(groups), here)
+    session = GameConnection(Connection(groups), here)
     try:
         started = asyncio.get_running_loop().time()
         with pytest.raises(MessageError, match='is full') as refused:
