@@ -9,8 +9,6 @@ import pytest
 
 MODULES = [
     'aiotao.servers.sections',
-    'aiotao.demo.console',
-    'aiotao.demo.game_echo',
     'aiotao.websocket.standalone',
 ]
 
