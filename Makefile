@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml setup.py
-	$(BIN)/pip install -q -e '.[dev]'
+# aiotao and, beside it, the demo app `make run` serves (demo/: aiotao-demo)
+$(STAMP): $(BIN)/python pyproject.toml setup.py demo/pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]' -e ./demo
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,8 +32,8 @@ system-deps:
 	fi
 
 lint: install
-	$(BIN)/ruff check aiotao tests bench devtools
-	$(BIN)/ruff format --check aiotao tests bench devtools
+	$(BIN)/ruff check aiotao demo tests bench devtools
+	$(BIN)/ruff format --check aiotao demo tests bench devtools
 	$(BIN)/mypy
 
 test: install system-deps lint

@@ -49,7 +49,6 @@ from pyramid.registry import Registry
 from pyramid.renderers import JSON, RendererHelper, string_renderer_factory
 from pyramid.request import Request as PyramidRequest
 from pyramid.response import Response
-from pyramid_jinja2 import Jinja2RendererFactory
 from zope.interface import implementedBy
 
 from aiotao.settings import read_setting
@@ -58,8 +57,21 @@ _BEFORE_RENDER = (implementedBy(BeforeRender),)
 # what ``request.response`` is on a Pyramid request (a reify, made on first use)
 _RESPONSE_PROPERTY = PyramidRequest.__dict__['response']
 
-#: Renderer factories whose renderers keep no state: made once per view.
-_STATELESS_FACTORIES = {Jinja2RendererFactory}
+
+def _stateless_factories() -> frozenset[type[Any]]:
+    """Renderer factories whose renderers keep no state: made once per view.
+
+    pyramid_jinja2's, when it is installed (``aiotao[jinja2]``); aiotao
+    itself needs no template engine.
+    """
+    try:
+        from pyramid_jinja2 import Jinja2RendererFactory
+    except ImportError:
+        return frozenset()
+    return frozenset({Jinja2RendererFactory})
+
+
+_STATELESS_FACTORIES = _stateless_factories()
 
 #: Options of ``json.dumps`` that run no code of the application's.
 _SAFE_JSON_OPTIONS = frozenset(

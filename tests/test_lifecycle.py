@@ -21,6 +21,7 @@ def test_aiotaos_add_ons_leave_the_per_request_events_off() -> None:
         settings={
             'mongo.uri': 'mongodb://127.0.0.1:1/unused',
             'aiotao.schedule.tick': '60 tests.test_lifecycle:tick',
+            'aiotao.game.rules': 'tests.game.rules.Counters',
         }
     )
     for add_on in ('aiotao', 'aiotao.websocket', 'aiotao.chat', 'aiotao.game'):

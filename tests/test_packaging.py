@@ -3,23 +3,28 @@
 The wheel is built from the sdist (as ``python -m build`` does), so a file
 the sdist forgets is missing from the wheel too.  Installing the wheel and
 using it (``pcreate``, a generated project's tests, ``gunicorn --paste``)
-is :mod:`tests.scaffolds.test_generated_projects`.
+is :mod:`tests.scaffolds.test_generated_projects`; here, the wheel without
+extras serves an application of async and websocket views.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import re
 import subprocess
 import tarfile
 import tomllib
+import urllib.request
 import zipfile
 from email.message import Message
+from pathlib import Path
 
 import pytest
+import websockets
 
-from tests.harness.dist import Dist, built_dist
-from tests.harness.gunicorn import REPO_ROOT
+from tests.harness.dist import Dist, Virtualenv, built_dist
+from tests.harness.gunicorn import REPO_ROOT, free_port, start_server
 
 PYPROJECT = tomllib.loads((REPO_ROOT / 'pyproject.toml').read_text())
 
@@ -60,6 +65,103 @@ def test_the_wheel_holds_every_file_of_the_package(dist: Dist) -> None:
 
 
 @pytest.mark.timeout(600)
+def test_the_wheel_ships_no_app(dist: Dist) -> None:
+    """The library holds the library: the demo app and its arena are not in it."""
+    with zipfile.ZipFile(dist.wheel) as wheel:
+        names = set(wheel.namelist())
+        (entry_points,) = [n for n in names if n.endswith('entry_points.txt')]
+        declared = wheel.read(entry_points).decode()
+    assert not [n for n in names if 'demo' in n.split('/')[0:2]], 'a demo in the wheel'
+    assert not [n for n in names if n.startswith('aiotao_demo')]
+    # the arena shooter is the demo's, and a file the websocket scaffold
+    # copies into a new project: nowhere in the library itself
+    arena = sorted(
+        n
+        for n in names
+        if 'arena' in n and not n.startswith('aiotao/scaffolds/websocket/+package+/')
+    )
+    assert not arena, f'the arena in the wheel: {arena}'
+    assert 'paste.app_factory' not in declared  # egg:aiotao is no application
+    # Jinja2 is an extra (aiotao[jinja2]), not a dependency
+    requires = metadata(dist).get_all('Requires-Dist') or []
+    # (Jinja2 alone is pcreate's: it renders the scaffolds)
+    jinja = [r for r in requires if 'pyramid_jinja2' in r.lower()]
+    assert jinja and all('extra == "jinja2"' in r for r in jinja), jinja
+
+
+#: An application of aiotao alone: an async view and a websocket view.
+APP = """\
+import asyncio
+
+from pyramid.config import Configurator
+
+from aiotao.mappers import WebsocketMapper
+
+
+async def hello(request):
+    await asyncio.sleep(0)
+    return {'hello': 'async'}
+
+
+async def echo(ws):
+    async for message in ws:
+        await ws.send(message)
+
+
+config = Configurator()
+config.include('aiotao')
+config.include('aiotao.websocket')
+config.add_route('hello', '/')
+config.add_view(hello, route_name='hello', renderer='json')
+config.add_route('echo', '/echo')
+config.add_view(echo, route_name='echo', mapper=WebsocketMapper)
+app = config.make_wsgi_app()
+"""
+
+
+@pytest.mark.timeout(900)
+def test_the_wheel_without_extras_serves_async_and_websocket_views(
+    dist: Dist, tmp_path: Path
+) -> None:
+    env = Virtualenv.create(tmp_path / 'venv')
+    env.must(env.pip, 'install', '-q', dist.wheel, cwd=tmp_path)
+    python = env.bin / 'python'
+    absent = env.run(python, '-c', 'import pyramid_jinja2', cwd=tmp_path)
+    assert absent.returncode != 0, 'pyramid_jinja2 came without the jinja2 extra'
+    (tmp_path / 'app.py').write_text(APP)
+    port = free_port()
+    server = start_server(
+        [
+            str(env.bin / 'gunicorn'),
+            '--worker-class',
+            'aiotao.serving.gunicorn.Worker',
+            '--bind',
+            f'127.0.0.1:{port}',
+            '--no-control-socket',
+            'app:app',
+        ],
+        port=port,
+        log_path=tmp_path / 'gunicorn.log',
+        cwd=tmp_path,
+        env=env.environ,
+        import_checkout=False,
+    )
+    try:
+        with urllib.request.urlopen(server.url('/'), timeout=10) as response:
+            assert response.read() == b'{"hello": "async"}'
+
+        async def echo() -> str | bytes:
+            async with websockets.connect(f'ws://127.0.0.1:{port}/echo') as ws:
+                await ws.send('over the wheel alone')
+                return await ws.recv()
+
+        assert asyncio.run(echo()) == 'over the wheel alone'
+    finally:
+        server.stop()
+    assert 'pyramid_jinja2' not in server.log()
+
+
+@pytest.mark.timeout(600)
 def test_the_sdist_holds_the_package_and_its_documents(dist: Dist) -> None:
     with tarfile.open(dist.sdist) as sdist:
         names = {name.split('/', 1)[1] for name in sdist.getnames() if '/' in name}
@@ -67,6 +169,8 @@ def test_the_sdist_holds_the_package_and_its_documents(dist: Dist) -> None:
     wanted = tracked('aiotao') | tracked('docs') | documents
     missing = sorted(wanted - names)
     assert not missing, f'not in {dist.sdist.name}: {missing}'
+    # the demo app is a distribution of its own, not aiotao's source
+    assert not [n for n in names if n.startswith(('demo/', 'aiotao/demo/'))]
 
 
 @pytest.mark.timeout(600)

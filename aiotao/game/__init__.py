@@ -1,4 +1,4 @@
-"""An authoritative real-time multiplayer room server, and an arena shooter on it.
+"""An authoritative real-time multiplayer room server.
 
 Game rules are a small class (:class:`GameRules`: ``on_join``,
 ``on_input``, ``step(dt)``, ``snapshot()``); aiotao runs them in rooms
@@ -7,14 +7,13 @@ keeps a dropped player's seat for a grace period, isolates a failing room
 and relays players between workers.  In the application::
 
     config.include('aiotao.websocket')
-    config.include('aiotao.game')        # settings: aiotao.game.*
+    config.include('aiotao.game')        # settings: aiotao.game.* (rules required)
     config.add_route('game', '/game/ws')
     config.add_view(serve_game, route_name='game', mapper=WebsocketMapper)
 
 The modules, by concern:
 
 * :mod:`~aiotao.game.rules`: the base class of game rules;
-* :mod:`~aiotao.game.arena`: the arena shooter's rules;
 * :mod:`~aiotao.game.room`: a room: seats, inputs, the tick loop;
 * :mod:`~aiotao.game.checkpoint`: a room written down, to resume elsewhere;
 * :mod:`~aiotao.game.patch`: only what changed between two snapshots;
@@ -28,10 +27,12 @@ The modules, by concern:
 * :mod:`~aiotao.game.settings` and :mod:`~aiotao.game.config`: the
   ``aiotao.game.*`` settings and ``config.include('aiotao.game')``.
 
-The browser client is ``aiotao.game:static/arena.js``.
+``aiotao.game.rules`` names the game's rules class; aiotao ships none.  The
+websocket scaffold's projects (``pcreate -s aiotao_websocket``) start with an
+arena shooter as their own code (``arena.py`` and its browser client
+``static/arena.js``), the same as the demo app's in the repository.
 """
 
-from aiotao.game.arena import Arena, ArenaInput
 from aiotao.game.config import Game, get_game, includeme, serve_game
 from aiotao.game.errors import GameError
 from aiotao.game.lobby import Lobby
@@ -40,8 +41,6 @@ from aiotao.game.rules import GameRules, InvalidInput, Player
 from aiotao.game.settings import GameSettings
 
 __all__ = [
-    'Arena',
-    'ArenaInput',
     'Game',
     'GameError',
     'GameRules',

@@ -15,7 +15,7 @@ code: :meth:`Checkpoint.from_json` checks every field and raises
 missing field, other rules, another ``checkpoint_version``), and the
 room is then replaced by a fresh one instead of resumed.
 
->>> checkpoint = Checkpoint(room='r1', owner='w1', rules='aiotao.game.arena.Arena',
+>>> checkpoint = Checkpoint(room='r1', owner='w1', rules='myproject.arena.Arena',
 ...     version=1, tick=40, next_player=3, code=None, bots_yield=True,
 ...     seats=[SeatRecord('p1', 'ana', False, 'r1.secret')], state={'time': 2.0},
 ...     saved_at=1700000000.0)
@@ -46,9 +46,9 @@ class CheckpointError(ValueError):
 def rules_name(rules: type[Any]) -> str:
     """The name a checkpoint records its rules under.
 
-    >>> from aiotao.game.arena import Arena
-    >>> rules_name(Arena)
-    'aiotao.game.arena.Arena'
+    >>> from aiotao.game.rules import GameRules
+    >>> rules_name(GameRules)
+    'aiotao.game.rules.GameRules'
     """
     return f'{rules.__module__}.{rules.__qualname__}'
 

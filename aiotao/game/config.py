@@ -1,9 +1,8 @@
 """``config.include('aiotao.game')`` and the game's websocket view.
 
-Including it checks the ``aiotao.game.*`` settings (a bad one stops the
-application from starting, naming it), serves the arena's browser client
-as a static asset (``request.static_path('aiotao.game:static/arena.js')``)
-and closes every room when the server stops.  The application adds the
+Including it checks the ``aiotao.game.*`` settings (a bad one, or no
+``aiotao.game.rules``, stops the application from starting, naming it) and
+closes every room when the server stops.  The application adds the
 route of the websocket::
 
     config.include('aiotao.websocket')
@@ -32,8 +31,6 @@ from aiotao.websocket.messages import MessageRouter
 __all__ = ['Game', 'get_game', 'includeme', 'serve_game']
 
 _REGISTRY_KEY = 'aiotao.game'
-#: Where the browser client is served (``aiotao.game:static``).
-STATIC_NAME = '_aiotao/game'
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,10 @@ def get_game(registry: Registry) -> Game:
     """The application's :class:`Game` (made on first use, in the serving process).
 
     >>> from pyramid.registry import Registry
-    >>> registry = Registry('demo'); registry.settings = {}
+    >>> from aiotao.game.rules import GameRules
+    >>> class Idle(GameRules[None]):
+    ...     input_schema = type(None)
+    >>> registry = Registry('demo'); registry.settings = {'aiotao.game.rules': Idle}
     >>> get_game(registry).settings.tick_rate
     20.0
     """
@@ -87,5 +87,4 @@ async def close_game(event: ServerStopping) -> None:
 def includeme(config: Configurator) -> None:
     # parse now: a bad setting stops the application from starting
     GameSettings.from_settings(config.get_settings())
-    config.add_static_view(STATIC_NAME, 'aiotao.game:static', cache_max_age=3600)
     add_lifecycle_subscriber(config, close_game, ServerStopping)

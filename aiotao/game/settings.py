@@ -3,7 +3,7 @@
 ::
 
     [app:main]
-    aiotao.game.rules = aiotao.game.arena.Arena  # a GameRules subclass
+    aiotao.game.rules = myproject.arena.Arena  # your GameRules subclass (required)
     aiotao.game.tick_rate = 20            # ticks per second
     aiotao.game.grace_period = 15         # seconds a dropped player keeps its seat
     aiotao.game.empty_timeout = 2         # seconds an empty room lives on
@@ -29,6 +29,14 @@ the setting:
 Traceback (most recent call last):
 ...
 pyramid.exceptions.ConfigurationError: aiotao.game.tick_rate = 'fast': expected a number from 1 to 240 (ticks per second)
+
+The rules have no default: aiotao ships no game (the demo's arena shooter
+and the websocket scaffold's are applications' code):
+
+>>> GameSettings.from_settings({})
+Traceback (most recent call last):
+...
+pyramid.exceptions.ConfigurationError: aiotao.game.rules is not set: name your game's rules, the dotted name of a GameRules subclass (aiotao.game.rules = myproject.rules.MyRules; pcreate -s aiotao_websocket makes a project with an arena shooter to start from)
 """
 
 from __future__ import annotations
@@ -73,13 +81,20 @@ def _integer(
 
 
 def _rules(settings: Mapping[str, Any]) -> type[GameRules[Any]]:
-    name = settings.get(PREFIX + 'rules') or 'aiotao.game.arena.Arena'
+    name = settings.get(PREFIX + 'rules')
+    if not name:
+        raise ConfigurationError(
+            f"{PREFIX}rules is not set: name your game's rules, the dotted name "
+            f'of a GameRules subclass ({PREFIX}rules = myproject.rules.MyRules; '
+            f'pcreate -s aiotao_websocket makes a project with an arena shooter '
+            f'to start from)'
+        )
     try:
         rules = DottedNameResolver().maybe_resolve(name)
     except (ImportError, ValueError) as exc:
         raise ConfigurationError(
             f'{PREFIX}rules = {name!r}: cannot import it ({exc}); expected the '
-            f'dotted name of a GameRules subclass, e.g. aiotao.game.arena.Arena'
+            f'dotted name of a GameRules subclass, e.g. myproject.rules.MyRules'
         ) from None
     if not (isinstance(rules, type) and issubclass(rules, GameRules)):
         raise ConfigurationError(
@@ -155,7 +170,9 @@ def _is_redis(value: str) -> bool:
 class GameSettings:
     """Everything the ``aiotao.game.*`` settings decide.
 
-    >>> GameSettings.from_settings({}).tick_rate
+    >>> class Idle(GameRules[None]):   # rules: a class, or its dotted name
+    ...     input_schema = type(None)
+    >>> GameSettings.from_settings({'aiotao.game.rules': Idle}).tick_rate
     20.0
     """
 

@@ -2,7 +2,7 @@
 
 Served by ``bench/servers.py`` as
 ``gunicorn --paste bench/aiotao.ini --worker-class aiotao.serving.gunicorn.Worker``.
-The views and templates are the demo's (:mod:`aiotao.demo.views`); the
+The views and templates are the demo's (:mod:`aiotao_demo.views`); the
 demo's batteries (chat and game keep their state in MongoDB) are left out,
 since the benchmark measures serving, not a database.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from pyramid.config import Configurator
 
-from aiotao.demo import views
+from aiotao_demo import views
 from aiotao.mappers import WebsocketMapper
 
 TEMPLATES = 'bench_templates:'

@@ -18,7 +18,6 @@ MODULES = [
     'aiotao.chat.settings',
     'aiotao.chat.text',
     'aiotao.chat.views',
-    'aiotao.demo.sessions',
 ]
 
 

@@ -59,7 +59,7 @@ def write_ini(path: Path, mongo_uri: str, redis_url: str, **more: str) -> Path:
         **PRESENCE,
         **more,
     }
-    lines = ['[app:main]', 'use = egg:aiotao']
+    lines = ['[app:main]', 'use = egg:aiotao_demo']
     lines += [f'{key} = {value}' for key, value in settings.items()]
     path.write_text('\n'.join(lines) + '\n')
     return path

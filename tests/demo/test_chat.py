@@ -75,7 +75,7 @@ def write_ini(path: Path, mongo_uri: str) -> Path:
         '\n'.join(
             [
                 '[app:main]',
-                'use = egg:aiotao',
+                'use = egg:aiotao_demo',
                 f'mongo.uri = {mongo_uri}',
                 'mongo.option.serverSelectionTimeoutMS = 3000',
                 # a test's own secret, in the test's own directory

@@ -10,9 +10,9 @@ import tracemalloc
 from collections.abc import Iterator
 
 import pytest
+from aiotao_demo.console import answer, start_console
 from pyramid.exceptions import ConfigurationError
 
-from aiotao.demo.console import answer, start_console
 from aiotao.sidecars import parse_section
 
 
@@ -22,7 +22,7 @@ def section(**values: str) -> object:
         {
             'kind': 'tcp',
             'port': '6545',
-            'factory': 'aiotao.demo.console:start_console',
+            'factory': 'aiotao_demo.console:start_console',
             **values,
         },
     )

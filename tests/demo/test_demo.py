@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paste.deploy import loadapp
 
 from aiotao.testing import TestClient
 
@@ -83,6 +84,16 @@ async def test_the_pages_share_one_stylesheet_and_an_icon(client: TestClient) ->
             assert response.status_int == 200, (path, asset)
     # the scaffold's projects get the same stylesheet and icon
     scaffold = Path(__file__).parents[2] / 'aiotao/scaffolds/websocket/+package+/static'
-    demo = Path(__file__).parents[2] / 'aiotao/demo/static'
+    demo = Path(__file__).parents[2] / 'demo/aiotao_demo/static'
     for asset in ('style.css', 'favicon.svg'):
         assert (scaffold / asset).read_text() == (demo / asset).read_text()
+
+
+def test_egg_aiotao_is_no_application(tmp_path: Path) -> None:
+    # the library declares no app: an ini still naming it fails, naming the egg
+    ini = tmp_path / 'old.ini'
+    ini.write_text('[app:main]\nuse = egg:aiotao\n')
+    with pytest.raises(
+        LookupError, match="Entry point 'main' not found in egg 'aiotao'"
+    ):
+        loadapp(f'config:{ini}')

@@ -41,7 +41,9 @@ async def test_the_game_page_loads_its_script_from_the_app(aiotao_mongodb: Any) 
         assert page.status_int == 200
         assert 'data-ws-url="/game/ws"' in page.text
         script = page.text.split('<script src="', 1)[1].split('"', 1)[0]
-        assert script.startswith('/_aiotao/game/arena.js')  # no CDN, no other host
+        assert script.startswith(
+            '/static/arena.js'
+        )  # the demo's own, no CDN, no other host
         assert 'http' not in page.text.split('<body>', 1)[1].split('<a href')[0]
         served = await client.get(script)
         assert served.status_int == 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiotao.demo.game_echo import MAX_DATAGRAM, reply_to
+from aiotao_demo.game_echo import MAX_DATAGRAM, reply_to
 
 
 def test_a_state_comes_back_with_the_server_clock() -> None:

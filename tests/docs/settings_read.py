@@ -65,7 +65,10 @@ def configure(settings: dict[str, str]) -> RecordingSettings:
     """Configure an application with every battery; the keys it asked for."""
     from aiotao.serving.settings import ServingSettings
 
-    config = Configurator(settings=settings)
+    # the game has no default rules: any GameRules subclass will do
+    config = Configurator(
+        settings={'aiotao.game.rules': 'tests.game.rules.Counters', **settings}
+    )
     recording = RecordingSettings(config.registry.settings)
     config.registry.settings = recording
     config.include('aiotao')

@@ -26,8 +26,7 @@ import pytest
 import aiotao
 from tests.docs.rst_examples import DOCS
 
-#: Not API: the demo application, and the empty package of the console scripts.
-NOT_API = ('aiotao.demo',)
+#: Not API: the empty package of the console scripts.
 NOT_API_EXACT = frozenset({'aiotao.scripts'})
 
 
@@ -70,7 +69,7 @@ def api_modules() -> set[str]:
     return {
         module.name
         for module in pkgutil.walk_packages(aiotao.__path__, 'aiotao.')
-        if not module.name.startswith(NOT_API) and module.name not in NOT_API_EXACT
+        if module.name not in NOT_API_EXACT
     } | {'aiotao'}
 
 

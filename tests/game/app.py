@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiotao_demo.arena import Arena
 from pyramid.config import Configurator
 
-from aiotao.game import Arena, serve_game
+from aiotao.game import serve_game
 from aiotao.mappers import WebsocketMapper
+
+#: The game the engine's tests play: the demo app's arena shooter (a whole
+#: game, with bots and checkpoints; aiotao itself ships no rules).
+ARENA = 'aiotao_demo.arena.Arena'
 
 #: Short timeouts so that tests of the grace period and cleanup take a second.
 TEST_SETTINGS = {
+    'aiotao.game.rules': ARENA,
     'aiotao.game.grace_period': '5',
     'aiotao.game.empty_timeout': '0.3',
 }

@@ -19,9 +19,9 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from aiotao_demo.arena import Arena, ArenaInput
 from pymongo import AsyncMongoClient
 
-from aiotao.game.arena import Arena, ArenaInput
 from aiotao.game.checkpoint import Checkpoint, CheckpointError, SeatRecord
 from aiotao.game.directory import (
     MemoryDirectory,
@@ -61,7 +61,7 @@ def arena_checkpoint(**changes: Any) -> Checkpoint:
     checkpoint = Checkpoint(
         room='r1',
         owner='dead-worker',
-        rules='aiotao.game.arena.Arena',
+        rules='aiotao_demo.arena.Arena',
         version=Arena.checkpoint_version,
         tick=100,
         next_player=2,
@@ -225,7 +225,11 @@ async def directory(request: pytest.FixtureRequest) -> AsyncIterator[RoomDirecto
     await redis_directory.close()
 
 
-SETTINGS = {'aiotao.game.checkpoint_interval': '0.2', 'aiotao.game.lease': '2'}
+SETTINGS = {
+    'aiotao.game.rules': 'aiotao_demo.arena.Arena',
+    'aiotao.game.checkpoint_interval': '0.2',
+    'aiotao.game.lease': '2',
+}
 
 
 def lobby_on(directory: RoomDirectory, groups: Groups, **settings: str) -> Lobby:

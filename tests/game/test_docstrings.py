@@ -8,7 +8,6 @@ import importlib
 import pytest
 
 MODULES = [
-    'aiotao.game.arena',
     'aiotao.game.clock',
     'aiotao.game.config',
     'aiotao.game.directory',

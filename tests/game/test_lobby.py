@@ -14,12 +14,14 @@ from aiotao.game.relay import OwnerWatch
 from aiotao.game.room import state_group
 from aiotao.game.settings import GameSettings
 from aiotao.websocket.groups import Groups, InMemoryBackend
+from tests.game.app import ARENA
 
 
 def make_lobby(**settings: str) -> Lobby:
     return Lobby(
         GameSettings.from_settings(
             {
+                'aiotao.game.rules': ARENA,
                 'aiotao.game.empty_timeout': '0.1',
                 **{f'aiotao.game.{k}': v for k, v in settings.items()},
             }
@@ -107,7 +109,9 @@ async def next_state(reader: StateReader, since: int) -> str:
 async def test_a_resync_sends_full_snapshots_for_owned_and_relayed_rooms() -> None:
     # two "workers" on one broker: the owner of a room, and one relaying to it
     groups = Groups(InMemoryBackend())
-    settings = GameSettings.from_settings({'aiotao.game.keyframe_interval': '600'})
+    settings = GameSettings.from_settings(
+        {'aiotao.game.rules': ARENA, 'aiotao.game.keyframe_interval': '600'}
+    )
     owner, relay = Lobby(settings, groups), Lobby(settings, groups)
     room = await owner.create()
     await room.join('ana', Link())

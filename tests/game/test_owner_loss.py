@@ -34,6 +34,7 @@ from aiotao.game.relay import (
 from aiotao.game.room import state_group
 from aiotao.game.settings import GameSettings
 from aiotao.websocket.groups import Groups, InMemoryBackend
+from tests.game.app import ARENA
 from tests.game.players import connect, connect_elsewhere
 from tests.harness.gunicorn import ServerFactory
 from tests.harness.redis import RedisServer
@@ -183,7 +184,11 @@ async def test_relayed_sessions_move_together_when_the_owner_dies() -> None:
     groups = Groups(InMemoryBackend())
     directory = MemoryDirectory()
     settings = GameSettings.from_settings(
-        {'aiotao.game.owner_timeout': '0.3', 'aiotao.game.empty_timeout': '0.1'}
+        {
+            'aiotao.game.rules': ARENA,
+            'aiotao.game.owner_timeout': '0.3',
+            'aiotao.game.empty_timeout': '0.1',
+        }
     )
     lobby = Lobby(settings, groups, directory)
     owner = DyingOwner(groups)

@@ -8,8 +8,9 @@ import math
 from typing import Any
 
 import pytest
+from aiotao_demo.arena import Arena
 
-from aiotao.game import Arena, get_game
+from aiotao.game import get_game
 from tests.game.conftest import StartServer
 from tests.game.players import TestPlayer, connect
 from tests.websocket.servers import RunningServer

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiotao_demo.arena import Arena, ArenaInput
 
-from aiotao.game.arena import Arena, ArenaInput
 from aiotao.game.connection import GameConnection
 from aiotao.game.directory import MemoryDirectory
 from aiotao.game.lobby import Lobby

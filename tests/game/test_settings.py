@@ -6,16 +6,37 @@ import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-from aiotao.game.arena import Arena
 from aiotao.game.settings import GameSettings
 from tests.game.rules import Counters
 
+#: The one setting without a default: the game's rules.
+RULES = {'aiotao.game.rules': 'tests.game.rules.Counters'}
+
+
+def read(settings: dict[str, str]) -> GameSettings:
+    return GameSettings.from_settings({**RULES, **settings})
+
 
 def test_defaults() -> None:
-    settings = GameSettings.from_settings({})
-    assert settings.rules is Arena
+    settings = read({})
+    assert settings.rules is Counters
     assert settings.tick_rate == 20.0
     assert settings.directory == 'memory'
+
+
+def test_the_rules_have_no_default() -> None:
+    # aiotao ships no game: the application names its rules, or does not start
+    for settings in ({}, {'aiotao.game.rules': ''}):
+        with pytest.raises(ConfigurationError) as error:
+            GameSettings.from_settings(settings)
+        assert str(error.value).startswith('aiotao.game.rules is not set')
+    config = Configurator(settings={'aiotao.game.tick_rate': '30'})
+    with pytest.raises(ConfigurationError, match=r'^aiotao\.game\.rules is not set'):
+        config.include('aiotao.game')
+
+
+def test_the_rules_may_be_the_class_itself() -> None:
+    assert GameSettings.from_settings({'aiotao.game.rules': Counters}).rules is Counters
 
 
 def test_values_are_read() -> None:
@@ -38,29 +59,27 @@ def test_values_are_read() -> None:
 
 
 def test_the_directory_follows_a_redis_broadcast_backend() -> None:
-    settings = GameSettings.from_settings({'aiotao.broadcast': 'redis://h:1/0'})
+    settings = read({'aiotao.broadcast': 'redis://h:1/0'})
     assert settings.directory == 'redis://h:1/0'
     for url in ('redis+sentinel://s1,s2/mymaster/0', 'redis+cluster://h1:7000,h2:7001'):
-        assert GameSettings.from_settings({'aiotao.broadcast': url}).directory == url
+        assert read({'aiotao.broadcast': url}).directory == url
 
 
 def test_the_owner_timeout_is_many_ticks() -> None:
     # a few late ticks must not pass for a dead worker
-    assert GameSettings.from_settings({}).owner_timeout == 2.0
-    slow = GameSettings.from_settings({'aiotao.game.tick_rate': '2'})
+    assert read({}).owner_timeout == 2.0
+    slow = read({'aiotao.game.tick_rate': '2'})
     assert slow.owner_timeout == 5.0  # ten ticks
-    chosen = GameSettings.from_settings({'aiotao.game.owner_timeout': '0.5'})
+    chosen = read({'aiotao.game.owner_timeout': '0.5'})
     assert chosen.owner_timeout == 0.5
 
 
 def test_rooms_are_checkpointed_every_two_seconds_unless_told() -> None:
-    assert GameSettings.from_settings({}).checkpoint_interval == 2.0
-    never = GameSettings.from_settings({'aiotao.game.checkpoint_interval': '0'})
+    assert read({}).checkpoint_interval == 2.0
+    never = read({'aiotao.game.checkpoint_interval': '0'})
     assert never.checkpoint_interval == 0
     # kept until a dead worker's players have noticed and come back
-    settings = GameSettings.from_settings(
-        {'aiotao.game.lease': '3', 'aiotao.game.grace_period': '15'}
-    )
+    settings = read({'aiotao.game.lease': '3', 'aiotao.game.grace_period': '15'})
     assert settings.checkpoint_ttl == 24
 
 
@@ -90,15 +109,15 @@ def test_rooms_are_checkpointed_every_two_seconds_unless_told() -> None:
 )
 def test_a_bad_setting_is_named(name: str, value: str, says: str) -> None:
     with pytest.raises(ConfigurationError) as error:
-        GameSettings.from_settings({f'aiotao.game.{name}': value})
+        read({f'aiotao.game.{name}': value})
     assert f'aiotao.game.{name} = ' in str(error.value)
     assert says in str(error.value)
 
 
 def test_including_checks_the_settings_at_startup() -> None:
-    config = Configurator(settings={'aiotao.game.tick_rate': '1000'})
+    config = Configurator(settings={**RULES, 'aiotao.game.tick_rate': '1000'})
     with pytest.raises(ConfigurationError, match=r'aiotao\.game\.tick_rate'):
         config.include('aiotao.game')
-    config = Configurator(settings={'aiotao.game.checkpoint_interval': 'x'})
+    config = Configurator(settings={**RULES, 'aiotao.game.checkpoint_interval': 'x'})
     with pytest.raises(ConfigurationError, match=r'aiotao\.game\.checkpoint_interval'):
         config.include('aiotao.game')

@@ -12,10 +12,11 @@ from typing import Any
 from aiotao.game import serve_game
 from aiotao.mappers import WebsocketMapper
 from tests.chat.app import make_config
+from tests.game.app import ARENA
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
-    config = make_config(settings)
+    config = make_config({'aiotao.game.rules': ARENA, **settings})
     config.include('aiotao.game')
     config.add_route('game', '/game/ws')
     config.add_view(serve_game, route_name='game', mapper=WebsocketMapper)

@@ -1,7 +1,7 @@
 """Fixtures of the reliability suite: the demo served by real workers.
 
 Every test here runs against ``gunicorn`` with aiotao's worker on
-127.0.0.1, serving the demo (``aiotao.demo``: ``/hello``, ``/echo``, the
+127.0.0.1, serving the demo (``aiotao_demo``: ``/hello``, ``/echo``, the
 chat and the game) from an ini written into the test's own directory.
 
 The heavy variants (the issue's full counts) run when ``AIOTAO_SOAK=1``
@@ -36,7 +36,7 @@ def write_demo_ini(path: Path, mongo_uri: str, **settings: str) -> Path:
     """An ini serving the demo, its secret the test's own (never committed)."""
     lines = [
         '[app:main]',
-        'use = egg:aiotao',
+        'use = egg:aiotao_demo',
         f'mongo.uri = {mongo_uri}',
         'mongo.option.serverSelectionTimeoutMS = 2000',
         'session.secret = reliability-test-secret',

@@ -143,7 +143,7 @@ def admin_ini(ini: Path, admin_port: int) -> None:
             'kind = tcp\n'
             'host = 127.0.0.1\n'
             f'port = {admin_port}\n'
-            'factory = aiotao.demo.console:start_console\n'
+            'factory = aiotao_demo.console:start_console\n'
         )
 
 

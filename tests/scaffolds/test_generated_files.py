@@ -64,3 +64,18 @@ def test_no_file_points_to_a_makefile(scaffold: str, tmp_path: Path) -> None:
         assert not re.search(r'Makefile|`make`|\bmake [a-z]', text), (
             f'{path.relative_to(project)} mentions make, which the project lacks'
         )
+
+
+#: The arena shooter is kept once, in the demo app; the websocket scaffold
+#: ships a copy of its files as the generated project's own code.
+DEMO = Path(__file__).parents[2] / 'demo' / 'aiotao_demo'
+ARENA_FILES = ['arena.py', 'static/arena.js', 'static/arena.css']
+
+
+@pytest.mark.parametrize('name', ARENA_FILES)
+def test_the_generated_arena_is_the_demos(name: str, tmp_path: Path) -> None:
+    project = generate('aiotao_websocket', tmp_path)
+    assert (project / 'shop' / name).read_text() == (DEMO / name).read_text(), (
+        f'aiotao/scaffolds/websocket/+package+/{name} differs from '
+        f'demo/aiotao_demo/{name}: change both (copy one over the other)'
+    )

@@ -172,7 +172,7 @@ async def test_factory_configuration_errors_pass_through() -> None:
                     'kind': 'tcp',
                     'host': '0.0.0.0',
                     'port': '7',
-                    'factory': 'aiotao.demo.console:start_console',
+                    'factory': 'aiotao_demo.console:start_console',
                 },
             )
         ]

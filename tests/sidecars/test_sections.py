@@ -112,7 +112,7 @@ def test_read_sections_keeps_file_order_and_ignores_other_sections(
 ) -> None:
     ini = tmp_path / 'app.ini'
     ini.write_text(
-        '[app:main]\nuse = egg:aiotao\n\n'
+        '[app:main]\nuse = egg:myproject\n\n'
         '[server:main]\nuse = egg:gunicorn#main\nport = 6543\n\n'
         '[aiotao.server:b]\nkind = udp\nport = 7001\n'
         'protocol = tests.sidecars.protocols:Describe\noption.where = %(here)s\n\n'

@@ -44,9 +44,9 @@ def write_ini(
         '[app:main]\nuse = call:tests.sidecars.app:main\n\n'
         + server_main
         + f'[aiotao.server:game_echo]\nkind = udp\nhost = 127.0.0.1\nport = {udp}\n'
-        'protocol = aiotao.demo.game_echo:GameStateEcho\n\n'
+        'protocol = aiotao_demo.game_echo:GameStateEcho\n\n'
         f'[aiotao.server:admin]\nkind = tcp\nhost = 127.0.0.1\nport = {tcp}\n'
-        'factory = aiotao.demo.console:start_console\noption.max_line = 100\n\n' + extra
+        'factory = aiotao_demo.console:start_console\noption.max_line = 100\n\n' + extra
     )
     return ini
 
@@ -159,9 +159,9 @@ async def test_stopping_closes_the_servers_and_frees_the_ports(
         ),
         (
             '[aiotao.server:typo]\nkind = udp\nport = 7\n'
-            'protocol = aiotao.demo.game_echo:GameStateEko\n',
+            'protocol = aiotao_demo.game_echo:GameStateEko\n',
             'ConfigurationError: [aiotao.server:typo] protocol = '
-            'aiotao.demo.game_echo:GameStateEko: cannot import it',
+            'aiotao_demo.game_echo:GameStateEko: cannot import it',
         ),
     ],
 )

@@ -181,7 +181,7 @@ def board_target() -> Any:
 
 
 async def test_the_demo_documents_its_chat_and_game() -> None:
-    from aiotao.demo import main
+    from aiotao_demo import main
 
     app = main(
         {},

@@ -10,7 +10,7 @@ from aiotao.serving.gunicorn.conf import paste_ini, settings_from_paste_ini
 
 INI = """\
 [app:main]
-use = egg:aiotao
+use = egg:myproject
 
 [server:main]
 use = egg:gunicorn#main

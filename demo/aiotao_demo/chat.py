@@ -47,6 +47,6 @@ def includeme(config: Configurator) -> None:
     config.add_view(chat_home, route_name='chat_home')
     config.add_route('chat', '/chat/{room}')
     config.add_view(
-        chat_page, route_name='chat', renderer='aiotao.demo:templates/chat.jinja2'
+        chat_page, route_name='chat', renderer='aiotao_demo:templates/chat.jinja2'
     )
     config.add_chat_route('chat_socket', '/chat/{room}/socket', view=WorkerChatView)

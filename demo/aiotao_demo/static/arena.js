@@ -1,4 +1,4 @@
-// The arena shooter's browser client (aiotao.game:static/arena.js).
+// The arena shooter's browser client (static/arena.js beside the rules, arena.py).
 //
 // The page holds <div id="arena" data-ws-url="/game/ws"> with the canvas and
 // controls (see the demo's game.jinja2).  The server is authoritative: this

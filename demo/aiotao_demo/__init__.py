@@ -1,14 +1,16 @@
-"""A small demo application: what ``gunicorn --paste development.ini`` serves.
+"""aiotao's demo application: what ``make run`` (``gunicorn --paste development.ini``) serves.
 
 Routes: ``/`` (a Jinja2 page with links), ``/hello`` (text), ``/json``,
 ``/sleep?seconds=0.1`` (an ``async def`` view that awaits), ``/page`` (a
 Jinja2 page rendering a 20-item loop) and ``/echo`` (a websocket echo).  The benchmarks in ``bench/`` use the same
 endpoints.
 
-It is a PasteDeploy app factory, declared in aiotao's entry points::
+It is an application of its own, beside the library (the ``aiotao-demo``
+distribution in the repository's ``demo/``, installed by ``make install``),
+and a PasteDeploy app factory declared in its entry points::
 
     [app:main]
-    use = egg:aiotao
+    use = egg:aiotao_demo
 
 ``MONGO_URI`` in the environment replaces the ini's ``mongo.uri`` (the
 database name stays the ini's unless the URI names one): ``make run
@@ -24,8 +26,8 @@ from urllib.parse import urlsplit
 
 from pyramid.config import Configurator
 
-from aiotao.demo import views
 from aiotao.mappers import WebsocketMapper
+from aiotao_demo import views
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
@@ -34,10 +36,10 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.include('aiotao')
     config.include('aiotao.websocket')
     config.include('pyramid_jinja2')
-    config.include('aiotao.demo.sessions')
-    config.include('aiotao.demo.chat')
-    config.include('aiotao.demo.game')
-    templates = 'aiotao.demo:templates/'
+    config.include('aiotao_demo.sessions')
+    config.include('aiotao_demo.chat')
+    config.include('aiotao_demo.game')
+    templates = 'aiotao_demo:templates/'
     config.add_route('home', '/')
     config.add_view(views.home, route_name='home', renderer=templates + 'home.jinja2')
     config.add_route('hello', '/hello')
@@ -48,7 +50,7 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.add_view(views.sleep, route_name='sleep', renderer='json')
     config.add_route('page', '/page')
     config.add_view(views.page, route_name='page', renderer=templates + 'page.jinja2')
-    config.add_static_view('static', 'aiotao.demo:static', cache_max_age=3600)
+    config.add_static_view('static', 'aiotao_demo:static', cache_max_age=3600)
     config.add_route('echo_test', '/echo-test')
     config.add_view(
         views.echo_test, route_name='echo_test', renderer=templates + 'echo_test.jinja2'

@@ -6,8 +6,8 @@ import math
 import random
 
 import pytest
+from aiotao_demo.arena import Arena, ArenaInput
 
-from aiotao.game.arena import Arena, ArenaInput
 from aiotao.game.rules import InvalidInput, Player
 from aiotao.websocket.schema import Schema, SchemaError
 
