@@ -86,7 +86,6 @@ def register_service(
         discriminator is the interface: one service per interface.
 
         >>> from pyramid.config import Configurator
-    from pyramid.config.actions import action_method
         >>> from aiotao.interfaces import IChatSettings
         >>> config = Configurator(settings={})
         >>> register_service(config, IChatSettings, lambda registry: 'parsed',
