@@ -80,19 +80,19 @@ def register_service(
 ) -> None:
     """Have ``factory(registry)`` make the ``interface`` utility when ``config`` commits.
 
-        ``title`` describes the service in the introspector (``'broadcast
-        groups (redis://…)'``); ``include`` names the include that registers it
-        (for the introspector and for :func:`get_service`'s error).  The
-        discriminator is the interface: one service per interface.
+    ``title`` describes the service in the introspector (``'broadcast
+    groups (redis://…)'``); ``include`` names the include that registers it
+    (for the introspector and for :func:`get_service`'s error).  The
+    discriminator is the interface: one service per interface.
 
-        >>> from pyramid.config import Configurator
-        >>> from aiotao.interfaces import IChatSettings
-        >>> config = Configurator(settings={})
-        >>> register_service(config, IChatSettings, lambda registry: 'parsed',
-        ...                  title='chat settings', include='aiotao.chat')
-        >>> config.commit()
-        >>> config.registry.getUtility(IChatSettings)
-        'parsed'
+    >>> from pyramid.config import Configurator
+    >>> from aiotao.interfaces import IChatSettings
+    >>> config = Configurator(settings={})
+    >>> register_service(config, IChatSettings, lambda registry: 'parsed',
+    ...                  title='chat settings', include='aiotao.chat')
+    >>> config.commit()
+    >>> config.registry.getUtility(IChatSettings)
+    'parsed'
     """
     registry = config.registry
     discriminator = ('aiotao service', interface)
