@@ -18,6 +18,8 @@ a presence channel, a session store, a cache backend) are typing
 by mypy, not looked up in the registry.
 """
 
+from typing import Any
+
 from zope.interface import Interface
 
 __all__ = [
@@ -103,12 +105,44 @@ class ISignedInNames(Interface):  # type: ignore[misc]
     """The names of signed-in users, which no one else may take in the chat.
 
     Kept in memory, Redis or MongoDB (``aiotao.chat.presence``): see
-    :mod:`aiotao.chat.signed_in`.
+    :mod:`aiotao.chat.signed_in`.  The first userid to claim a name (or a
+    look-alike of it) keeps it.
     """
+
+    async def claim(name: str, userid: str) -> None:  # type: ignore[misc]
+        """Record that the signed-in ``userid`` is called ``name``."""
+
+    async def holder(name: str) -> str | None:  # type: ignore[misc]
+        """The userid of the signed-in user called ``name`` or a look-alike, if any."""
+
+    async def close() -> None:  # type: ignore[misc]
+        """Close this process's connection, if any (at server shutdown)."""
 
 
 class IChatPresence(Interface):  # type: ignore[misc]
-    """Who is in each chat room (:class:`aiotao.chat.presence.ChatPresence`)."""
+    """Who is in each chat room (:class:`aiotao.chat.presence.ChatPresence`).
+
+    Members are tracked by :mod:`aiotao.presence` on the broadcast backend;
+    the names of signed-in users are an :class:`ISignedInNames`.
+    """
+
+    def names(room: str) -> list[str]:  # type: ignore[misc,empty-body]
+        """The nicknames in ``room``, on every worker, sorted."""
+
+    async def check_free(room: str, name: str, key: str) -> None:  # type: ignore[misc]
+        """Refuse ``name`` for ``key`` in ``room`` if someone else has it."""
+
+    async def settle(room: str, nick: Any, *, as_before: bool = True) -> Any:  # type: ignore[misc]
+        """The name ``nick`` goes by in ``room``, and why it differs, if it does."""
+
+    async def enter(connection: Any) -> None:  # type: ignore[misc]
+        """Track ``connection`` in its room; the room hears of it."""
+
+    async def rename(connection: Any, nick: Any) -> None:  # type: ignore[misc]
+        """``connection``'s person is now called ``nick``: every member hears it."""
+
+    async def leave(connection: Any) -> None:  # type: ignore[misc]
+        """Stop tracking ``connection``."""
 
 
 # -- batteries -------------------------------------------------------------------

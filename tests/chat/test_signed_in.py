@@ -9,6 +9,7 @@ import pymongo
 import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
+from zope.interface.verify import verifyObject
 
 from aiotao.chat import get_chat_presence
 from aiotao.chat.settings import chat_settings
@@ -19,7 +20,7 @@ from aiotao.chat.signed_in import (
     SignedInNamesStore,
     get_signed_in_names,
 )
-from aiotao.interfaces import ISignedInNames
+from aiotao.interfaces import IChatPresence, ISignedInNames
 from tests.harness.redis import RedisServer, redis_server
 
 __all__ = ['redis_server']
@@ -65,7 +66,7 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Factory]:
 
 async def test_the_first_claim_keeps_the_name_everywhere(stores: Factory) -> None:
     one, other = stores(), stores()
-    assert ISignedInNames.providedBy(one)
+    assert verifyObject(ISignedInNames, one)
     assert await one.holder('ada') is None
     await one.claim('ada', userid='ada')
     await other.claim('Ada', userid='eve')  # taken: ada keeps it
@@ -104,7 +105,9 @@ def test_the_setting_chooses_where_the_chats_presence_keeps_names(
     settings = {} if value is None else {'aiotao.chat.presence': value}
     registry = configured(**settings).registry
     assert isinstance(get_signed_in_names(registry), kind)
-    assert get_chat_presence(registry).signed_in is get_signed_in_names(registry)
+    presence = get_chat_presence(registry)
+    assert verifyObject(IChatPresence, presence)
+    assert presence.signed_in is get_signed_in_names(registry)
 
 
 def test_a_bad_presence_setting_stops_the_start() -> None:
