@@ -1,6 +1,7 @@
 """What ``config.include('aiotao')`` installs, all through Pyramid directives.
 
-* context-local ``get_current_request()`` (:mod:`aiotao.threadlocal`);
+* context-local ``get_current_request()`` (:mod:`aiotao.threadlocal`),
+  installed when the configuration is committed;
 * the awaitable-aware view derivers under Pyramid's names and places, with
   the ``blocking`` view option (:mod:`aiotao.viewderivers`);
 * :class:`~aiotao.mappers.CoroutineOrExecutorMapper` as the default view
@@ -10,9 +11,14 @@
   aiotao's router, so async views work under any WSGI server too
   (:mod:`aiotao.execution`);
 * websocket settings and groups (:mod:`aiotao.websocket`);
-* ``request.db`` when ``mongo.uri`` is set (:mod:`aiotao.mongo`), the
-  ``@cache`` backend when ``cache.backend`` is set (:mod:`aiotao.cache`) and
-  scheduled tasks when an ``aiotao.schedule.*`` setting is (:mod:`aiotao.schedule`).
+* the ``@cache`` backend (:mod:`aiotao.cache`; in memory unless
+  ``cache.backend`` says otherwise), ``request.db`` when ``mongo.uri`` is set
+  (:mod:`aiotao.mongo`) and scheduled tasks when an ``aiotao.schedule.*``
+  setting is (:mod:`aiotao.schedule`).
+
+Each service is registered by a configurator action (:mod:`aiotao.services`):
+conflicting registrations fail at commit, and the introspector lists them
+under ``'aiotao services'``.
 
 The request gets async counterparts of Pyramid's API from the router (see
 :mod:`aiotao.request`).  ``ptweens`` and ``pviews`` show the result as usual.
@@ -20,13 +26,15 @@ The request gets async counterparts of Pyramid's API from the router (see
 
 from __future__ import annotations
 
+from pyramid import threadlocal as pyramid_threadlocal
 from pyramid.config import Configurator
 from pyramid.viewderivers import VIEW
 
 from aiotao import threadlocal
-from aiotao.interfaces import IAsyncPipeline
+from aiotao.interfaces import IAsyncPipeline, IThreadLocalManager
 from aiotao.mappers import CoroutineOrExecutorMapper
 from aiotao.rendering import json_encoder
+from aiotao.services import FOUNDATION, register_service
 from aiotao.viewderivers import REPLACED_DERIVERS
 
 
@@ -39,9 +47,30 @@ class AsyncPipeline:
     """
 
 
-def include_async_pipeline(config: Configurator) -> None:
+def _install_threadlocal(registry: object) -> object:
     threadlocal.install()
-    config.registry.registerUtility(AsyncPipeline(), IAsyncPipeline)
+    return pyramid_threadlocal.manager
+
+
+def include_async_pipeline(config: Configurator) -> None:
+    # Pyramid's manager is one object for the whole process: swapping its
+    # class is an action, so that it shows in the introspector, and the
+    # first services built (FOUNDATION) already run with it.
+    register_service(
+        config,
+        IThreadLocalManager,
+        _install_threadlocal,
+        title='context-local pyramid.threadlocal.manager',
+        include='aiotao',
+        order=FOUNDATION - 5,
+    )
+    register_service(
+        config,
+        IAsyncPipeline,
+        lambda registry: AsyncPipeline(),
+        title='async pipeline',
+        include='aiotao',
+    )
     for name, deriver, under in REPLACED_DERIVERS:
         config.add_view_deriver(deriver, name=name, under=under, over=VIEW)
     config.set_view_mapper(CoroutineOrExecutorMapper)
@@ -49,6 +78,7 @@ def include_async_pipeline(config: Configurator) -> None:
     config.include('aiotao.execution')
     config.include('aiotao.transactions')
     config.include('aiotao.websocket')
+    config.include('aiotao.cache')
     config.include('aiotao.worker_check')
     # The batteries come with their settings: an ini that names them gets them.
     settings = config.registry.settings or {}
@@ -60,8 +90,6 @@ def include_async_pipeline(config: Configurator) -> None:
     AdmissionSettings.from_settings(settings)
     if settings.get('mongo.uri'):
         config.include('aiotao.mongo')
-    if settings.get('cache.backend'):
-        config.include('aiotao.cache')
     if any(key.startswith('aiotao.schedule.') for key in settings):
         config.include('aiotao.schedule')
 

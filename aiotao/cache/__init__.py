@@ -20,8 +20,9 @@ Choose the backend in the ini and include ``aiotao.cache``::
 
 ``memory`` (:mod:`aiotao.cache.memory`) is per process and bounded;
 ``mongo`` (:mod:`aiotao.cache.mongo`) is one cache for every worker, on the
-application's ``mongo.uri``.  Without the include, ``@cache`` uses a
-process-wide in-memory backend.
+application's ``mongo.uri``.  ``config.include('aiotao')`` includes it.
+The backend is a service (:mod:`aiotao.services`): registered when the
+configuration is committed, listed by the introspector.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from aiotao.cache.backend import CacheBackend, Hit, ICacheBackend, backend_for
 from aiotao.cache.decorator import Cache, cache
 from aiotao.cache.keys import CacheKey
 from aiotao.cache.memory import DEFAULT_MAX_ENTRIES, MemoryBackend
+from aiotao.services import register_service
 
 __all__ = [
     'Cache',
@@ -67,7 +69,13 @@ def includeme(config: Configurator) -> None:
         raise ConfigurationError(
             f'cache.backend = {kind} is not a cache backend: use memory or mongo'
         )
-    config.registry.registerUtility(backend, ICacheBackend)
+    register_service(
+        config,
+        ICacheBackend,
+        lambda registry: backend,
+        title=f'cache backend ({kind})',
+        include='aiotao.cache',
+    )
 
 
 def _max_entries(value: object) -> int:

@@ -5,9 +5,12 @@ number of seconds.  ``config.include('aiotao.cache')`` registers the one the
 ``cache.backend`` setting names on the registry; ``@cache`` looks it up on
 the request's registry for a view and on ``get_current_registry()`` (which
 aiotao makes context-local, so it is the current request's or scheduled
-task's) for a coroutine function.  A registry without one gets a
-process-wide in-memory backend, so ``@cache`` also works in a unit test that
-calls a view with a ``DummyRequest``.
+task's) for a coroutine function.  ``config.include('aiotao')`` includes
+``aiotao.cache``, so an application has its backend (in memory by
+default).  A registry without one (a unit test calling a view with a
+``DummyRequest``, code running outside any application) gets an in-memory
+backend of its own, registered on it on first use: never one shared by the
+whole process.
 """
 
 from __future__ import annotations
@@ -17,13 +20,11 @@ from typing import Any, Protocol
 
 from pyramid.registry import Registry
 from pyramid.threadlocal import get_current_registry
-from zope.interface import Interface
 
 from aiotao.cache.keys import CacheKey
+from aiotao.interfaces import ICacheBackend
 
-
-class ICacheBackend(Interface):  # type: ignore[misc]
-    """The registry's cache backend (registered by ``aiotao.cache``)."""
+__all__ = ['CacheBackend', 'Hit', 'ICacheBackend', 'backend_for']
 
 
 @dataclass(frozen=True)
@@ -44,19 +45,16 @@ class CacheBackend(Protocol):
         """Drop the entries of ``name`` (only those with ``args`` if given)."""
 
 
-_fallback: CacheBackend | None = None
-
-
 def backend_for(registry: Registry | None = None) -> CacheBackend:
     """The backend configured on ``registry`` (default: the current one)."""
     if registry is None:
         registry = get_current_registry()
     backend = registry.queryUtility(ICacheBackend)
-    if backend is not None:
-        return backend  # type: ignore[no-any-return]
-    global _fallback
-    if _fallback is None:
+    if backend is None:
+        # A registry no configuration gave a backend: one of its own, so
+        # that nothing cached leaks from one application (or test) to another.
         from aiotao.cache.memory import MemoryBackend
 
-        _fallback = MemoryBackend()
-    return _fallback
+        backend = MemoryBackend()
+        registry.registerUtility(backend, ICacheBackend)
+    return backend  # type: ignore[no-any-return]

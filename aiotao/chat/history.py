@@ -27,10 +27,13 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, WriteConcern
 from pyramid.registry import Registry
+from zope.interface import implementer
 
 from aiotao.chat.protocol import ChatMessage
 from aiotao.chat.settings import get_chat_settings
+from aiotao.interfaces import IChatHistory
 from aiotao.mongo.connection import get_database
+from aiotao.services import get_service
 
 __all__ = ['MESSAGES_COLLECTION', 'ChatHistory', 'get_history']
 
@@ -57,6 +60,7 @@ def _message(document: dict[str, Any]) -> ChatMessage:
     )
 
 
+@implementer(IChatHistory)
 class ChatHistory:
     """The messages of every room, in the database ``database()`` returns."""
 
@@ -98,15 +102,14 @@ class ChatHistory:
         return [_message(document) for document in reversed(newest_first)]
 
 
-_REGISTRY_KEY = 'aiotao.chat.history'
+def make_history(registry: Registry) -> ChatHistory:
+    """The :class:`ChatHistory` on ``registry``'s database (``request.db``'s)."""
+    return ChatHistory(
+        lambda: get_database(registry),
+        size=get_chat_settings(registry).history_size,
+    )
 
 
 def get_history(registry: Registry) -> ChatHistory:
-    """The application's :class:`ChatHistory` (on ``request.db``'s database)."""
-    history = registry.get(_REGISTRY_KEY)
-    if history is None:
-        history = registry[_REGISTRY_KEY] = ChatHistory(
-            lambda: get_database(registry),
-            size=get_chat_settings(registry).history_size,
-        )
-    return history  # type: ignore[no-any-return]
+    """The application's :class:`ChatHistory` (registered by ``config.include('aiotao.chat')``)."""
+    return get_service(registry, IChatHistory, 'aiotao.chat')  # type: ignore[no-any-return]

@@ -24,6 +24,14 @@ one name on two workers within the broadcast's latency may both succeed.
 
 **A rename follows the person**: the other tabs of someone who renamed,
 on any worker, take the new name too.
+
+**One per application**: ``config.include('aiotao.chat')`` registers a
+:class:`ChatPresence` (:class:`~aiotao.interfaces.IChatPresence`) when the
+configuration is committed.  Who is connected goes through
+:mod:`aiotao.presence` on the broadcast backend (``aiotao.broadcast``:
+memory, Redis or MongoDB); the names of signed-in users are kept where the
+``aiotao.chat.presence`` setting says (``mongodb``, the default;
+``memory``; or a Redis URL: :mod:`aiotao.chat.signed_in`).
 """
 
 from __future__ import annotations
@@ -35,14 +43,17 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pyramid.registry import Registry
+from zope.interface import implementer
 
 from aiotao.chat import protocol
 from aiotao.chat.announcements import announcements
 from aiotao.chat.lookalikes import skeleton
 from aiotao.chat.nicknames import MAX_NICKNAME_LENGTH, Nickname, guest_nickname
 from aiotao.chat.rooms import group_name
-from aiotao.chat.signed_in import SignedInNames, get_signed_in_names
+from aiotao.chat.signed_in import SignedInNamesStore, get_signed_in_names
+from aiotao.interfaces import IChatPresence
 from aiotao.presence import Meta, Presence, PresenceDiff, get_presence
+from aiotao.services import get_service
 from aiotao.websocket.groups import get_groups
 from aiotao.websocket.messages import MessageError
 
@@ -93,11 +104,12 @@ class _Room:
             yield from connections
 
 
+@implementer(IChatPresence)
 class ChatPresence:
     """The chat rooms' members, on the application's presence tracker."""
 
     def __init__(
-        self, registry: Registry, tracker: Presence, signed_in: SignedInNames
+        self, registry: Registry, tracker: Presence, signed_in: SignedInNamesStore
     ) -> None:
         self.registry = registry
         self.tracker = tracker
@@ -277,14 +289,11 @@ class ChatPresence:
             log.error('aiotao.chat: a rename failed', exc_info=task.exception())
 
 
-_REGISTRY_KEY = 'aiotao.chat.presence'
+def make_chat_presence(registry: Registry) -> ChatPresence:
+    """The :class:`ChatPresence` of ``registry``'s tracker and signed-in names."""
+    return ChatPresence(registry, get_presence(registry), get_signed_in_names(registry))
 
 
 def get_chat_presence(registry: Registry) -> ChatPresence:
-    """The chat rooms' members in this process (made on first use)."""
-    presence = registry.get(_REGISTRY_KEY)
-    if presence is None:
-        presence = registry[_REGISTRY_KEY] = ChatPresence(
-            registry, get_presence(registry), get_signed_in_names(registry)
-        )
-    return presence  # type: ignore[no-any-return]
+    """The chat rooms' members (registered by ``config.include('aiotao.chat')``)."""
+    return get_service(registry, IChatPresence, 'aiotao.chat')  # type: ignore[no-any-return]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
 from pyramid.registry import Registry
 
@@ -34,8 +35,6 @@ from aiotao.websocket.groups import get_groups
 __all__ = ['resync_rooms', 'watch_for_resync']
 
 log = logging.getLogger(__name__)
-
-_REGISTRY_KEY = 'aiotao.chat.resync'
 
 
 async def resync_rooms(registry: Registry, groups: frozenset[str]) -> int:
@@ -58,13 +57,27 @@ async def resync_rooms(registry: Registry, groups: frozenset[str]) -> int:
     return len(rooms)
 
 
+@dataclass(frozen=True, eq=False)
+class _Resync:
+    """:func:`resync_rooms` for one application (equal for one registry: added once)."""
+
+    registry: Registry
+
+    def __eq__(self, other: object) -> bool:
+        # the registry itself, not its contents (a registry is a dict)
+        return isinstance(other, _Resync) and other.registry is self.registry
+
+    def __hash__(self) -> int:
+        return id(self.registry)
+
+    async def __call__(self, groups: frozenset[str]) -> None:
+        await resync_rooms(self.registry, groups)
+
+
 def watch_for_resync(registry: Registry) -> None:
-    """Have :func:`resync_rooms` run after each reconnection of the broadcast backend (once per application)."""
-    if registry.get(_REGISTRY_KEY):
-        return
-    registry[_REGISTRY_KEY] = True
+    """Have :func:`resync_rooms` run after each reconnection of the broadcast backend (once per application).
 
-    async def resync(groups: frozenset[str]) -> None:
-        await resync_rooms(registry, groups)
-
-    get_groups(registry).on_resync(resync)
+    ``config.include('aiotao.chat')`` does it when the configuration is
+    committed; calling it again changes nothing.
+    """
+    get_groups(registry).on_resync(_Resync(registry))

@@ -9,6 +9,10 @@ setting                         meaning
 ``aiotao.chat.burst``           messages at once after a pause (5)
 ``aiotao.chat.close_after``     refused messages in a row before a flooding
                                 client is closed with 1008 (20; ``off``)
+``aiotao.chat.presence``        where the chat's presence keeps the names of
+                                signed-in users: ``mongodb`` (default, on
+                                ``mongo.uri``), ``memory`` (one process) or
+                                a Redis URL (``redis://host:6379/0``)
 ==============================  =============================================
 
 Who is in a room is :mod:`aiotao.presence`'s: its ``aiotao.presence.*``
@@ -30,8 +34,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 
+from aiotao.interfaces import IChatSettings
+from aiotao.services import get_service
 from aiotao.settings import optional, positive_number, read_setting, whole_number
 from aiotao.websocket.ratelimit import RateLimit
 
@@ -51,6 +58,21 @@ class ChatSettings:
     max_length: int = 500
     rate_limit: RateLimit = field(
         default_factory=lambda: RateLimit(rate=2, burst=5, close_after=20)
+    )
+    #: ``mongodb``, ``memory`` or a Redis URL (:mod:`aiotao.chat.signed_in`).
+    presence: str = 'mongodb'
+
+
+def _presence(settings: Mapping[str, Any]) -> str:
+    name = SETTINGS_PREFIX + 'presence'
+    value = str(settings.get(name) or 'mongodb').strip()
+    if value.lower() in ('mongodb', 'memory'):
+        return value.lower()
+    if value.lower().startswith(('redis://', 'rediss://', 'unix://')):
+        return value
+    raise ConfigurationError(
+        f'{name} = {value!r}: expected mongodb (the default), memory (one '
+        f'process) or a Redis URL (redis://host:6379/0)'
     )
 
 
@@ -97,17 +119,10 @@ def chat_settings(settings: Mapping[str, Any] | None) -> ChatSettings:
                 'a whole number of refused messages, or off',
             ),
         ),
+        presence=_presence(settings),
     )
 
 
-_REGISTRY_KEY = 'aiotao.chat.settings'
-
-
 def get_chat_settings(registry: Registry) -> ChatSettings:
-    """The application's :class:`ChatSettings`, parsed once."""
-    parsed = registry.get(_REGISTRY_KEY)
-    if parsed is None:
-        parsed = registry[_REGISTRY_KEY] = chat_settings(
-            getattr(registry, 'settings', None)
-        )
-    return parsed  # type: ignore[no-any-return]
+    """The application's :class:`ChatSettings` (registered by ``config.include('aiotao.chat')``)."""
+    return get_service(registry, IChatSettings, 'aiotao.chat')  # type: ignore[no-any-return]

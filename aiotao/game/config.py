@@ -1,9 +1,11 @@
 """``config.include('aiotao.game')`` and the game's websocket view.
 
 Including it checks the ``aiotao.game.*`` settings (a bad one, or no
-``aiotao.game.rules``, stops the application from starting, naming it) and
-closes every room when the server stops.  The application adds the
-route of the websocket::
+``aiotao.game.rules``, stops the application from starting, naming it),
+registers the application's :class:`Game` (:class:`~aiotao.interfaces.IGame`,
+a service of :mod:`aiotao.services`) and the
+``config.set_game_directory(directory)`` directive, and closes every room
+when the server stops.  The application adds the route of the websocket::
 
     config.include('aiotao.websocket')
     config.include('aiotao.game')
@@ -14,54 +16,106 @@ route of the websocket::
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from pyramid.config import Configurator
 from pyramid.registry import Registry
 
 from aiotao.game.connection import GameConnection, serve_connection
+from aiotao.game.directory import RoomDirectory
 from aiotao.game.lobby import Lobby
 from aiotao.game.protocol import make_router
 from aiotao.game.settings import GameSettings
+from aiotao.interfaces import IGame
 from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
+from aiotao.services import FEATURES, get_service, register_service
+from aiotao.websocket.backends.redis_urls import display_url
 from aiotao.websocket.groups import get_groups
 from aiotao.websocket.messages import MessageRouter
 
-__all__ = ['Game', 'get_game', 'includeme', 'serve_game']
+__all__ = ['Game', 'get_game', 'includeme', 'serve_game', 'set_game_directory']
 
-_REGISTRY_KEY = 'aiotao.game'
+INCLUDE = 'aiotao.game'
 
 
-@dataclass(frozen=True, slots=True)
 class Game:
-    """The game of one application in this process."""
+    """The game of one application: its settings, messages and rooms.
 
-    settings: GameSettings
-    lobby: Lobby
-    router: MessageRouter
+    Made when the configuration is committed; the :attr:`lobby` (the rooms
+    this process owns) is made in the serving process, on first use: it
+    names this process in the directory, so a worker forked from the
+    process that loaded the application must not inherit its parent's.
+    """
+
+    def __init__(
+        self,
+        settings: GameSettings,
+        router: MessageRouter,
+        registry: Registry,
+        directory: RoomDirectory | None = None,
+    ) -> None:
+        self.settings = settings
+        self.router = router
+        self.registry = registry
+        #: The directory :meth:`config.set_game_directory` set (``None``: the
+        #: one ``aiotao.game.directory`` names, made in each process).
+        self.directory = directory
+        self._lobby: Lobby | None = None
+        self._lobby_pid = 0
+
+    @property
+    def lobby(self) -> Lobby:
+        """The rooms of this process, and the way to any room."""
+        if self._lobby is None or self._lobby_pid != os.getpid():
+            self._lobby = Lobby(
+                self.settings,
+                get_groups(self.registry),
+                self.directory,
+                registry=self.registry,
+            )
+            self._lobby_pid = os.getpid()
+        return self._lobby
+
+    def _close_lobby(self) -> Lobby | None:
+        return self._lobby if self._lobby_pid == os.getpid() else None
 
 
 def get_game(registry: Registry) -> Game:
-    """The application's :class:`Game` (made on first use, in the serving process).
+    """The application's :class:`Game` (registered by ``config.include('aiotao.game')``).
 
-    >>> from pyramid.registry import Registry
+    >>> from pyramid.config import Configurator
     >>> from aiotao.game.rules import GameRules
     >>> class Idle(GameRules[None]):
     ...     input_schema = type(None)
-    >>> registry = Registry('demo'); registry.settings = {'aiotao.game.rules': Idle}
-    >>> get_game(registry).settings.tick_rate
+    >>> config = Configurator(settings={'aiotao.game.rules': Idle})
+    >>> config.include('aiotao.game'); config.commit()
+    >>> get_game(config.registry).settings.tick_rate
     20.0
     """
-    game = registry.get(_REGISTRY_KEY)
-    if game is None:
+    return get_service(registry, IGame, INCLUDE)  # type: ignore[no-any-return]
+
+
+def _register_game(
+    config: Configurator, directory: RoomDirectory | None, title: str
+) -> None:
+    def make(registry: Registry) -> Game:
         settings = GameSettings.from_settings(getattr(registry, 'settings', None))
-        game = registry[_REGISTRY_KEY] = Game(
-            settings,
-            Lobby(settings, get_groups(registry), registry=registry),
-            make_router(settings.rules.input_schema, settings.max_messages_per_second),
+        router = make_router(
+            settings.rules.input_schema, settings.max_messages_per_second
         )
-    return game  # type: ignore[no-any-return]
+        return Game(settings, router, registry, directory)
+
+    register_service(config, IGame, make, title=title, include=INCLUDE, order=FEATURES)
+
+
+def set_game_directory(config: Configurator, directory: RoomDirectory) -> None:
+    """``config.set_game_directory(directory)``: the rooms of every worker, there.
+
+    Instead of the directory the ``aiotao.game.directory`` setting names.
+    Called by the application's own configuration, it overrides the
+    include's; two includes setting one each conflict at commit.
+    """
+    _register_game(config, directory, f'game ({type(directory).__name__} directory)')
 
 
 async def serve_game(ws: Any) -> None:
@@ -79,12 +133,19 @@ async def serve_game(ws: Any) -> None:
 
 
 async def close_game(event: ServerStopping) -> None:
-    game = event.registry.get(_REGISTRY_KEY)
-    if game is not None:
-        await game.lobby.close()
+    game = event.registry.queryUtility(IGame)
+    lobby = game._close_lobby() if game is not None else None
+    if lobby is not None:
+        await lobby.close()
 
 
 def includeme(config: Configurator) -> None:
     # parse now: a bad setting stops the application from starting
-    GameSettings.from_settings(config.get_settings())
+    settings = GameSettings.from_settings(config.get_settings())
+    config.include('aiotao.websocket')
+    where = settings.directory
+    if where not in ('memory', 'mongodb'):
+        where = display_url(where)  # no password in the introspector
+    _register_game(config, None, f'game ({where} directory)')
+    config.add_directive('set_game_directory', set_game_directory)
     add_lifecycle_subscriber(config, close_game, ServerStopping)

@@ -46,6 +46,7 @@ from aiotao.mongo.connection import (
 from aiotao.mongo.lifecycle import on_server_started, on_server_stopping
 from aiotao.mongo.settings import MongoSettings, read_settings
 from aiotao.mongo.unavailable import database_unavailable
+from aiotao.services import CONNECTIONS, register_service
 
 #: Pyramid runs configuration actions by ascending order; 0 is the default.
 CLOSE_LAST = 1000
@@ -73,7 +74,14 @@ def includeme(config: Configurator) -> None:
     """Configure ``request.db`` from the ``mongo.*`` settings."""
     registry = config.registry
     settings = read_settings(registry.settings or {})
-    registry.registerUtility(MongoConnection(settings), IMongoConnection)
+    register_service(
+        config,
+        IMongoConnection,
+        lambda registry: MongoConnection(settings),
+        title=f'MongoDB connection ({settings.display_uri})',
+        include='aiotao.mongo',
+        order=CONNECTIONS,
+    )
     config.add_request_method(request_db, 'db', reify=True)
     config.add_request_method(request_mongo_client, 'mongo_client', reify=True)
     config.add_exception_view(database_unavailable, context=ConnectionFailure)

@@ -26,17 +26,13 @@ import threading
 from typing import Any
 
 from pyramid.registry import Registry
-from zope.interface import Interface
 
 from aiotao.awaitables import is_awaitable
+from aiotao.interfaces import IMongoConnection as IMongoConnection
 from aiotao.mongo.settings import MongoSettings
 from aiotao.sync import request_loop
 
 log = logging.getLogger('aiotao.mongo')
-
-
-class IMongoConnection(Interface):  # type: ignore[misc]
-    """The registry's :class:`MongoConnection` (registered by ``aiotao.mongo``)."""
 
 
 class MongoConnection:
@@ -49,6 +45,8 @@ class MongoConnection:
         self._inherited: list[Any] = []
         # Sync views run in worker threads and may touch request.db there.
         self._lock = threading.Lock()
+        #: The startup check of the serving process (:mod:`aiotao.mongo.lifecycle`).
+        self.check_task: asyncio.Task[None] | None = None
 
     def client(self) -> Any:
         """The client for the running loop (or the current request's loop)."""
@@ -109,7 +107,8 @@ def get_connection(registry: Registry) -> MongoConnection:
     if connection is None:
         raise RuntimeError(
             "MongoDB is not configured: set mongo.uri and include 'aiotao' "
-            "(or config.include('aiotao.mongo'))"
+            "(or config.include('aiotao.mongo')), then commit the configuration "
+            '(config.make_wsgi_app() does)'
         )
     return connection  # type: ignore[no-any-return]
 

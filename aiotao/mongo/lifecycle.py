@@ -16,19 +16,19 @@ from aiotao.lifecycle import ServerStarted, ServerStopping
 from aiotao.mongo.connection import get_connection
 from aiotao.mongo.unavailable import check_reachable
 
-_CHECK_TASK = 'aiotao.mongo.check_task'
-
 #: How long a stopping process lets the startup check finish.
 CHECK_GRACE_SECONDS = 1.0
 
 
 async def on_server_started(event: ServerStarted) -> None:
     connection = get_connection(event.registry)
-    event.registry[_CHECK_TASK] = event.loop.create_task(check_reachable(connection))
+    # kept by the connection (the service), not in the registry's dict
+    connection.check_task = event.loop.create_task(check_reachable(connection))
 
 
 async def on_server_stopping(event: ServerStopping) -> None:
-    task: asyncio.Task[None] | None = event.registry.pop(_CHECK_TASK, None)
+    connection = get_connection(event.registry)
+    task, connection.check_task = connection.check_task, None
     if task is not None:
         # PyMongo 4.20 leaks a socket when a client is closed while its first
         # connection is being made.  A reachable server answers the check in
@@ -39,4 +39,4 @@ async def on_server_stopping(event: ServerStopping) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    await get_connection(event.registry).close()
+    await connection.close()

@@ -31,6 +31,8 @@ from typing import Any
 from pyramid.exceptions import ConfigurationError
 from pyramid.registry import Registry
 
+from aiotao.interfaces import IPresenceSettings
+from aiotao.services import get_service
 from aiotao.settings import number, read_setting
 
 __all__ = ['PresenceSettings', 'get_presence_settings', 'presence_settings']
@@ -86,14 +88,6 @@ def presence_settings(settings: Mapping[str, Any] | None) -> PresenceSettings:
     return PresenceSettings(heartbeat=heartbeat, timeout=timeout, linger=linger)
 
 
-_REGISTRY_KEY = 'aiotao.presence.settings'
-
-
 def get_presence_settings(registry: Registry) -> PresenceSettings:
-    """The application's :class:`PresenceSettings`, parsed once."""
-    parsed = registry.get(_REGISTRY_KEY)
-    if parsed is None:
-        parsed = registry[_REGISTRY_KEY] = presence_settings(
-            getattr(registry, 'settings', None)
-        )
-    return parsed  # type: ignore[no-any-return]
+    """The application's :class:`PresenceSettings` (registered by ``config.include('aiotao.presence')``)."""
+    return get_service(registry, IPresenceSettings, 'aiotao.presence')  # type: ignore[no-any-return]

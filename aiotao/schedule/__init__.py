@@ -36,6 +36,7 @@ from aiotao.schedule.runner import (
 )
 from aiotao.schedule.schedules import Cron, Interval, Schedule
 from aiotao.schedule.settings import ScheduledTask, read_schedule
+from aiotao.services import register_service
 
 __all__ = [
     'Cron',
@@ -61,6 +62,12 @@ def includeme(config: Configurator) -> None:
                 f'a lease in MongoDB: set mongo.uri'
             )
         config.include('aiotao.mongo')
-    config.registry.registerUtility(Scheduler(tasks), IScheduler)
+    register_service(
+        config,
+        IScheduler,
+        lambda registry: Scheduler(tasks),
+        title=f'scheduler ({len(tasks)} tasks)',
+        include='aiotao.schedule',
+    )
     add_lifecycle_subscriber(config, on_server_started, ServerStarted)
     add_lifecycle_subscriber(config, on_server_stopping, ServerStopping)

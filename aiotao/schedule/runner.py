@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from pymongo.errors import PyMongoError
 from pyramid.registry import Registry
 from pyramid.threadlocal import manager
-from zope.interface import Interface
 
+from aiotao.interfaces import IScheduler as IScheduler
 from aiotao.lifecycle import ServerStarted, ServerStopping
 from aiotao.schedule.history import RunHistory
 from aiotao.schedule.lease import DEFAULT_DURATION, Lease
@@ -58,10 +58,6 @@ log = logging.getLogger('aiotao.schedule')
 #: The longest single sleep towards a due time: the wall clock is read again
 #: after it, so a clock set forward or a suspended machine is noticed.
 _LONGEST_SLEEP = 60.0
-
-
-class IScheduler(Interface):  # type: ignore[misc]
-    """The application's :class:`Scheduler` (registered by ``aiotao.schedule``)."""
 
 
 @dataclass(frozen=True)

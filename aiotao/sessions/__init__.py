@@ -57,9 +57,10 @@ from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 from pyramid.httpexceptions import HTTPServiceUnavailable
 from pyramid.registry import Registry
-from zope.interface import Interface
 
+from aiotao.interfaces import ISessions as ISessions
 from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
+from aiotao.services import register_service
 from aiotao.sessions.session import ServerSession, new_session_id
 from aiotao.sessions.stores import MemorySessionStore, RedisSessionStore, SessionStore
 from aiotao.settings import number, read_setting
@@ -83,10 +84,6 @@ SECURE = 'aiotao.session.secure'
 COOKIE = 'session'
 #: Where the tween leaves the loaded state for the session factory.
 _LOADED = 'aiotao.session.loaded'
-
-
-class ISessions(Interface):  # type: ignore[misc]
-    """The application's :class:`Sessions` (a registered utility)."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +247,13 @@ async def close_store(event: ServerStopping) -> None:
 def includeme(config: Configurator) -> None:
     """``config.include('aiotao.sessions')``: server-side sessions from the settings."""
     sessions = read_settings(config.get_settings())
-    config.registry.registerUtility(sessions, ISessions)
+    register_service(
+        config,
+        ISessions,
+        lambda registry: sessions,
+        title=f'server-side sessions ({type(sessions.store).__name__})',
+        include='aiotao.sessions',
+    )
     add_lifecycle_subscriber(config, close_store, ServerStopping)
     config.set_session_factory(_session_factory)
     config.add_tween('aiotao.sessions.session_tween_factory')

@@ -133,8 +133,10 @@ class Realtime:
 def get_realtime(registry: Registry) -> Realtime:
     """The :class:`Realtime` of the application ``registry``.
 
-    >>> registry = Registry('demo'); registry.settings = {}
-    >>> type(get_realtime(registry)).__name__
+    >>> from pyramid.config import Configurator
+    >>> config = Configurator(settings={})
+    >>> config.include('aiotao.websocket'); config.commit()
+    >>> type(get_realtime(config.registry)).__name__
     'Realtime'
     """
     return Realtime(get_groups(registry))

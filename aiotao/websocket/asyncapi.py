@@ -37,8 +37,8 @@ from pyramid.config import Configurator
 from pyramid.interfaces import IRoutesMapper
 from pyramid.registry import Registry
 from pyramid.response import Response
-from zope.interface import Interface
 
+from aiotao.interfaces import IAsyncAPIChannels as IAsyncAPIChannels
 from aiotao.websocket.jsonschema import json_schema
 from aiotao.websocket.messages import MessageRouter
 
@@ -55,10 +55,6 @@ ASYNCAPI_VERSION = '3.0.0'
 _PLACEHOLDER = re.compile(r'\{(\w+)(?::[^{}]*(?:\{[^{}]*\}[^{}]*)*)?\}')
 
 RouterSource = MessageRouter | Callable[[Registry], MessageRouter]
-
-
-class IAsyncAPIChannels(Interface):  # type: ignore[misc]
-    """The channels of the application's AsyncAPI document (a ``dict``)."""
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 Including it checks every ``aiotao.websocket.*`` and ``aiotao.broadcast*``
 (:mod:`aiotao.websocket.backends`) setting when the
-application starts (instead of at the first websocket request), adds
-``request.websocket_groups`` and closes the group backend when the server
-stops::
+application starts (instead of at the first websocket request), registers
+the settings (:class:`~aiotao.interfaces.IWebsocketSettings`) and the
+groups on their broadcast backend (:class:`~aiotao.interfaces.IGroups`) as
+services (:mod:`aiotao.services`), adds ``request.websocket_groups`` and
+the ``config.set_broadcast_backend(backend)`` directive, and closes the
+group backend when the server stops::
 
     config.include('aiotao.websocket')
 
@@ -22,15 +25,18 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.registry import Registry
 
+from aiotao.interfaces import IGroups, IWebsocketSettings
 from aiotao.lifecycle import ServerStopping, add_lifecycle_subscriber
+from aiotao.services import get_service, register_service
+from aiotao.websocket.backends import GroupBackend, backend_from_settings
 from aiotao.websocket.backends.settings import BroadcastSettings, read_settings
-from aiotao.websocket.groups import get_groups
+from aiotao.websocket.groups import Groups
 from aiotao.websocket.handshake import OriginPolicy, origin_policy_from_settings
 from aiotao.websocket.limits import Limits, limits_from_settings
 
-__all__ = ['WebsocketSettings', 'get_settings', 'includeme']
+__all__ = ['WebsocketSettings', 'get_settings', 'includeme', 'set_broadcast_backend']
 
-_REGISTRY_KEY = 'aiotao.websocket.settings'
+INCLUDE = 'aiotao.websocket'
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,22 +58,63 @@ class WebsocketSettings:
 
 
 def get_settings(registry: Registry) -> WebsocketSettings:
-    """The application's :class:`WebsocketSettings`, parsed once."""
-    parsed = registry.get(_REGISTRY_KEY)
-    if parsed is None:
-        parsed = WebsocketSettings.from_settings(getattr(registry, 'settings', None))
-        registry[_REGISTRY_KEY] = parsed
-    return parsed  # type: ignore[no-any-return]
+    """The application's :class:`WebsocketSettings` (registered by the include)."""
+    return get_service(registry, IWebsocketSettings, INCLUDE)  # type: ignore[no-any-return]
+
+
+def set_broadcast_backend(config: Configurator, backend: GroupBackend) -> None:
+    """``config.set_broadcast_backend(backend)``: broadcast through ``backend``.
+
+    Instead of the one the ``aiotao.broadcast`` setting names.  Called by
+    the application's own configuration, it overrides the include's; two
+    includes setting one each conflict at commit.
+    """
+    register_service(
+        config,
+        IGroups,
+        lambda registry: Groups(backend),
+        title=f'broadcast groups ({type(backend).__name__})',
+        include=INCLUDE,
+    )
+
+
+def _groups_from_settings(registry: Registry) -> Groups:
+    return Groups(backend_from_settings(getattr(registry, 'settings', None), registry))
+
+
+def _describe(broadcast: BroadcastSettings) -> str:
+    if broadcast.kind == 'redis':
+        return broadcast.display_url
+    if broadcast.kind == 'factory':
+        return getattr(broadcast.factory, '__qualname__', repr(broadcast.factory))
+    return broadcast.kind
 
 
 async def close_groups(event: ServerStopping) -> None:
-    await get_groups(event.registry).close()
+    groups = event.registry.queryUtility(IGroups)
+    if groups is not None:
+        await groups.close()
 
 
 def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     # parse now: a bad setting stops the application from starting
-    WebsocketSettings.from_settings(settings)
+    parsed = WebsocketSettings.from_settings(settings)
+    register_service(
+        config,
+        IWebsocketSettings,
+        lambda registry: WebsocketSettings.from_settings(registry.settings),
+        title='websocket settings',
+        include=INCLUDE,
+    )
+    register_service(
+        config,
+        IGroups,
+        _groups_from_settings,
+        title=f'broadcast groups ({_describe(parsed.broadcast)})',
+        include=INCLUDE,
+    )
+    config.add_directive('set_broadcast_backend', set_broadcast_backend)
     config.include('aiotao.websocket.asyncapi')
     # request.websocket_groups is a property of aiotao's request class
     # (aiotao.request): an add_request_method property would cost every

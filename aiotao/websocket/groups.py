@@ -20,6 +20,11 @@ full (``aiotao.websocket.max_queue``) is too slow to keep up: it is closed
 with code 1008 rather than buffered without bound.  Closed connections are
 skipped.
 
+**One per application.**  ``config.include('aiotao.websocket')`` registers
+the application's :class:`Groups` (:class:`~aiotao.interfaces.IGroups`) when
+the configuration is committed; :func:`get_groups` and
+``request.websocket_groups`` look it up.
+
 **Across processes.**  :class:`Groups` keeps who is in which group in this
 process and delivers a broadcast to its local members at once; a
 :class:`~aiotao.websocket.backends.interface.GroupBackend` carries it to
@@ -41,11 +46,9 @@ from typing import Protocol
 from pyramid.registry import Registry
 from pyramid.threadlocal import get_current_registry, get_current_request
 
-from aiotao.websocket.backends import (
-    GroupBackend,
-    InMemoryBackend,
-    backend_from_settings,
-)
+from aiotao.interfaces import IGroups
+from aiotao.services import get_service
+from aiotao.websocket.backends import GroupBackend, InMemoryBackend
 from aiotao.websocket.transport import Message
 
 __all__ = [
@@ -242,23 +245,22 @@ class Groups:
             await self.backend.close()
 
 
-_REGISTRY_KEY = 'aiotao.websocket.groups'
-
-
 def get_groups(registry: Registry) -> Groups:
-    """The :class:`Groups` of the application ``registry`` (made on first use).
+    """The :class:`Groups` of the application ``registry``.
 
-    >>> from pyramid.registry import Registry
-    >>> registry = Registry('demo'); registry.settings = {}
+    Registered when the configuration is committed by
+    ``config.include('aiotao.websocket')`` (which ``config.include('aiotao')``
+    does), on the backend the ``aiotao.broadcast`` setting names or the one
+    ``config.set_broadcast_backend()`` set:
+
+    >>> from pyramid.config import Configurator
+    >>> config = Configurator(settings={})
+    >>> config.include('aiotao.websocket'); config.commit()
+    >>> registry = config.registry
     >>> get_groups(registry) is get_groups(registry)
     True
     """
-    groups = registry.get(_REGISTRY_KEY)
-    if groups is None:
-        groups = registry[_REGISTRY_KEY] = Groups(
-            backend_from_settings(getattr(registry, 'settings', None), registry)
-        )
-    return groups  # type: ignore[no-any-return]
+    return get_service(registry, IGroups, 'aiotao.websocket')  # type: ignore[no-any-return]
 
 
 async def broadcast(

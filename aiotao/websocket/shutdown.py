@@ -9,7 +9,9 @@ the view ends and its request finishes::
     await aiotao.websocket.shutdown.close_all()
 
 Connections register themselves when the handshake is accepted and leave
-when they are closed; the set holds no closed connection.
+when they are closed; the set holds no closed connection.  Each event loop
+(each server: a gunicorn worker, an ASGI server's loop, a test's loop)
+has its own set, dropped with the loop: no set is shared by the process.
 """
 
 from __future__ import annotations
@@ -31,19 +33,40 @@ class Closable(Protocol):
     def close_nowait(self, code: int = 1000, reason: str = '') -> None: ...
 
 
-_open: set[Closable] = set()
-#: The event loops whose connections :func:`close_all` closed (their server stops).
-_closing: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+class _Served:
+    """The websocket connections of one event loop, that is of one server."""
+
+    __slots__ = ('closing', 'open')
+
+    def __init__(self) -> None:
+        self.open: set[Closable] = set()
+        #: :func:`close_all` ran: the server stops.
+        self.closing = False
+
+
+#: Each loop's own state, found by its loop and gone with it.
+_served: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Served] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _of(loop: asyncio.AbstractEventLoop) -> _Served:
+    served = _served.get(loop)
+    if served is None:
+        served = _served[loop] = _Served()
+    return served
 
 
 def register(connection: Closable) -> None:
-    """Count ``connection`` as open (called when its handshake completes)."""
-    _open.add(connection)
+    """Count ``connection`` as open (called when its handshake completes, on its loop)."""
+    _of(connection.loop or asyncio.get_running_loop()).open.add(connection)
 
 
 def discard(connection: Closable) -> None:
     """Forget ``connection`` (called when it is closed)."""
-    _open.discard(connection)
+    served = _served.get(connection.loop) if connection.loop is not None else None
+    if served is not None:
+        served.open.discard(connection)
 
 
 def open_connections() -> frozenset[Closable]:
@@ -54,8 +77,8 @@ def open_connections() -> frozenset[Closable]:
     >>> asyncio.run(main())
     frozenset()
     """
-    loop = asyncio.get_running_loop()
-    return frozenset(c for c in _open if c.loop is loop)
+    served = _served.get(asyncio.get_running_loop())
+    return frozenset(served.open) if served is not None else frozenset()
 
 
 async def close_all(code: int = 1001, reason: str = 'server shutting down') -> int:
@@ -66,7 +89,7 @@ async def close_all(code: int = 1001, reason: str = 'server shutting down') -> i
     ``aiotao.websocket.close_timeout``.  Connections of other event loops
     (other threads) are left alone: they cannot be closed from this one.
     """
-    _closing.add(asyncio.get_running_loop())
+    _of(asyncio.get_running_loop()).closing = True
     connections = open_connections()
     for connection in connections:
         connection.close_nowait(code, reason)
@@ -92,4 +115,5 @@ def closing() -> bool:
     >>> asyncio.run(main())
     (False, True)
     """
-    return asyncio.get_running_loop() in _closing
+    served = _served.get(asyncio.get_running_loop())
+    return served is not None and served.closing

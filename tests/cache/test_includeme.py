@@ -14,6 +14,7 @@ def configure(**settings: str) -> Configurator:
     config = Configurator(settings=settings)
     config.include('aiotao')
     config.include('aiotao.cache')
+    config.commit()  # the backend is registered by an action
     return config
 
 

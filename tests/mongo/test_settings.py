@@ -18,6 +18,7 @@ from aiotao.mongo.connection import get_connection
 def configure(**settings: str) -> Configurator:
     config = Configurator(settings=settings)
     config.include('aiotao')
+    config.commit()  # the connection is registered by an action
     return config
 
 

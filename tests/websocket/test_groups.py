@@ -139,9 +139,17 @@ async def test_closing_leaves_every_group(server: RunningServer) -> None:
 async def test_broadcast_outside_a_request_needs_the_registry() -> None:
     with pytest.raises(RuntimeError, match='pass registry='):
         await broadcast('lobby', 'hello')
+    config = Configurator(settings={})
+    config.include('aiotao.websocket')
+    config.commit()
+    await broadcast('lobby', 'nobody listens', registry=config.registry)
+
+
+async def test_a_registry_without_the_include_names_it() -> None:
     registry = Registry('test')
     registry.settings = {}
-    await broadcast('lobby', 'nobody listens', registry=registry)
+    with pytest.raises(LookupError, match=r"config.include\('aiotao.websocket'\)"):
+        await broadcast('lobby', 'nobody listens', registry=registry)
 
 
 async def test_http_view_broadcasts_with_request_websocket_groups(
@@ -235,11 +243,12 @@ async def test_backend_subscribes_while_the_group_has_local_members() -> None:
 
 
 def test_backend_setting_picks_the_backend() -> None:
-    registry = Registry('test')
-    registry.settings = {
-        'aiotao.broadcast': 'tests.websocket.test_groups.RecordingBackend'
-    }
-    assert isinstance(get_groups(registry).backend, RecordingBackend)
+    config = Configurator(
+        settings={'aiotao.broadcast': 'tests.websocket.test_groups.RecordingBackend'}
+    )
+    config.include('aiotao.websocket')
+    config.commit()
+    assert isinstance(get_groups(config.registry).backend, RecordingBackend)
 
 
 class EchoingBackend(InMemoryBackend):

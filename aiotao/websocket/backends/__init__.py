@@ -88,7 +88,8 @@ def backend_from_settings(
 def _mongodb_backend(
     broadcast: BroadcastSettings, settings: Mapping[str, Any], registry: Registry | None
 ) -> GroupBackend:
-    from aiotao.mongo.connection import IMongoConnection, MongoConnection
+    from aiotao.interfaces import IMongoConnection
+    from aiotao.mongo.connection import MongoConnection
     from aiotao.mongo.settings import read_settings as read_mongo_settings
     from aiotao.websocket.backends.mongodb import MongoDBBackend
 
