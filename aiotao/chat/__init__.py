@@ -15,7 +15,9 @@ The modules, by concern:
 
 * :mod:`~aiotao.chat.protocol`: the messages, both ways;
 * :mod:`~aiotao.chat.views`: the websocket view (join, history, leave);
-* :mod:`~aiotao.chat.connection`: one client's messages (say, nick, ping);
+* :mod:`~aiotao.chat.session`: what a client may say and be called,
+  socket-free;
+* :mod:`~aiotao.chat.connection`: the session's driver on a websocket;
 * :mod:`~aiotao.chat.history`: messages in MongoDB, stored before acknowledged;
 * :mod:`~aiotao.chat.presence`: who is in a room, across workers
   (on :mod:`aiotao.presence`), and nicknames unique in a room;
@@ -23,7 +25,8 @@ The modules, by concern:
 * :mod:`~aiotao.chat.nicknames`: names from the identity, the session, or
   chosen and checked;
 * :mod:`~aiotao.chat.lookalikes`: when two names look the same;
-* :mod:`~aiotao.chat.signed_in`: the names of signed-in users, theirs alone;
+* :mod:`~aiotao.chat.signed_in`: the names of signed-in users, theirs alone
+  (in memory, Redis or MongoDB: ``aiotao.chat.presence``);
 * :mod:`~aiotao.chat.text`: what text may hold;
 * :mod:`~aiotao.chat.rooms`: room names and their groups;
 * :mod:`~aiotao.chat.settings`: the ``aiotao.chat.*`` settings;

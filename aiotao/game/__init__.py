@@ -14,7 +14,8 @@ and relays players between workers.  In the application::
 The modules, by concern:
 
 * :mod:`~aiotao.game.rules`: the base class of game rules;
-* :mod:`~aiotao.game.room`: a room: seats, inputs, the tick loop;
+* :mod:`~aiotao.game.room`: a room: seats, inputs, the tick;
+* :mod:`~aiotao.game.clock`: a room's deadlines, late and skipped periods;
 * :mod:`~aiotao.game.checkpoint`: a room written down, to resume elsewhere;
 * :mod:`~aiotao.game.patch`: only what changed between two snapshots;
 * :mod:`~aiotao.game.metrics`: tick-time metrics;
@@ -22,7 +23,11 @@ The modules, by concern:
 * :mod:`~aiotao.game.lobby`: the rooms of a process, matchmaking;
 * :mod:`~aiotao.game.directory`: which worker owns which room;
 * :mod:`~aiotao.game.relay`: players on one worker, rooms on another;
-* :mod:`~aiotao.game.protocol`: the websocket messages;
+* :mod:`~aiotao.game.relay_requests`: a relayed request decoded, or refused;
+* :mod:`~aiotao.game.session`: one player's session, socket-free (events
+  in, actions out);
+* :mod:`~aiotao.game.connection`: the session's driver on a websocket;
+* :mod:`~aiotao.game.protocol`: the websocket messages and their router;
 * :mod:`~aiotao.game.errors`: what a player may be refused;
 * :mod:`~aiotao.game.settings` and :mod:`~aiotao.game.config`: the
   ``aiotao.game.*`` settings and ``config.include('aiotao.game')``.
