@@ -1,6 +1,7 @@
 """Game rooms under load: tick time and bytes per player, on one aiotao worker.
 
     .venv/bin/python bench/game.py [--rooms 20] [--players 10] [--seconds 20]
+                                   [--encoding json|msgpack] [--profile FILE]
 
 One gunicorn worker (aiotao's) serves the game at the default 20 Hz.  The
 bench opens one real websocket client per room; each creates its room
@@ -20,7 +21,9 @@ of the bench's own app below).  Reported:
   (the loop was busy elsewhere), and ticks skipped entirely;
 * bytes per player per second: what the worker sent to each connected
   player, and what each client received (the same stream, counted at the
-  other end); bots receive nothing;
+  other end); bots receive nothing.  ``--encoding msgpack``: the clients
+  ask for MessagePack state messages (the ``aiotao.game.msgpack``
+  subprotocol) instead of JSON;
 * the worker's CPU use over the run;
 * a control: the share of late wake-ups of an idle process that only
   sleeps to 20 Hz deadlines during the same seconds.  On a shared machine
@@ -53,6 +56,24 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench.server_process import ServerProcess, free_port  # noqa: E402
 
 # -- the bench's app (served by the worker) ---------------------------------
+
+
+_profiler: Any = None
+
+
+async def profile_view(request: Any) -> dict[str, Any]:
+    """``?start=1``: profile the worker's loop thread; ``?stop=FILE``: write the stats."""
+    import cProfile
+
+    global _profiler
+    if request.params.get('start'):
+        _profiler = cProfile.Profile()
+        _profiler.enable()
+    elif request.params.get('stop') and _profiler is not None:
+        _profiler.disable()
+        _profiler.dump_stats(request.params['stop'])
+        _profiler = None
+    return {}
 
 
 async def metrics_view(request: Any) -> dict[str, Any]:
@@ -94,6 +115,8 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.add_view(serve_game, route_name='game', mapper=WebsocketMapper)
     config.add_route('metrics', '/metrics')
     config.add_view(metrics_view, route_name='metrics', renderer='json')
+    config.add_route('profile', '/profile')
+    config.add_view(profile_view, route_name='profile', renderer='json')
     return config.make_wsgi_app()
 
 
@@ -103,8 +126,9 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
 class Client:
     """One room's websocket player: creates the room, then sends inputs at 20 Hz."""
 
-    def __init__(self, url: str, bots: int, seed: int) -> None:
+    def __init__(self, url: str, bots: int, seed: int, encoding: str = 'json') -> None:
         self.url = url
+        self.subprotocols = [f'aiotao.game.{encoding}']
         self.bots = bots
         self.rng = random.Random(seed)
         self.bytes = 0
@@ -115,7 +139,13 @@ class Client:
 
     async def run(self, stop: asyncio.Event) -> None:
         origin = 'http://' + self.url.split('/')[2]
-        async with websockets.connect(self.url, origin=origin) as ws:  # type: ignore[arg-type]
+        async with websockets.connect(
+            self.url,
+            origin=origin,  # type: ignore[arg-type]
+            subprotocols=self.subprotocols,  # type: ignore[arg-type]
+        ) as ws:
+            if ws.subprotocol not in self.subprotocols:
+                self.errors.append(f'subprotocol {ws.subprotocol!r} agreed')
             await ws.send(
                 json.dumps({'type': 'join', 'mode': 'create', 'bots': self.bots})
             )
@@ -147,6 +177,8 @@ class Client:
             if self.counting:
                 self.bytes += len(raw)
                 self.messages += 1
+            if isinstance(raw, bytes):
+                continue  # a state message in MessagePack
             if raw.startswith('{"type": "welcome"') or '"welcome"' in raw[:20]:
                 self.joined.set()
             elif '"error"' in raw[:20]:
@@ -188,7 +220,9 @@ def percentile(values: list[float], p: float) -> float:
 async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
     url = server.url('/game/ws', scheme='ws')
     stop = asyncio.Event()
-    clients = [Client(url, args.players - 1, seed) for seed in range(args.rooms)]
+    clients = [
+        Client(url, args.players - 1, seed, args.encoding) for seed in range(args.rooms)
+    ]
     tasks = [asyncio.create_task(client.run(stop)) for client in clients]
     await asyncio.wait_for(
         asyncio.gather(*(client.joined.wait() for client in clients)), 30
@@ -197,9 +231,13 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     server.get('/metrics?reset=1')
     for client in clients:
         client.counting = True
+    if args.profile:
+        server.get('/profile?start=1')
     cpu_before, started = server.cpu_seconds(), time.monotonic()
     probe_late_share = await timer_probe(args.seconds)
     _, body = server.get('/metrics')
+    if args.profile:
+        server.get(f'/profile?stop={os.path.abspath(args.profile)}')
     elapsed = time.monotonic() - started
     cpu = server.cpu_seconds() - cpu_before
     for client in clients:
@@ -212,6 +250,7 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     connected = sum(room['connected'] for room in rooms)
     return {
         'rooms': len(rooms),
+        'encoding': args.encoding,
         'players': sum(room['players'] for room in rooms),
         'tick_rate': 20,
         'seconds': round(elapsed, 2),
@@ -274,7 +313,7 @@ def report(figures: dict[str, Any]) -> str:
     lines = [
         f'{figures["rooms"]} rooms, {figures["players"]} players '
         f'({figures["rooms"]} websocket clients + bots), 20 Hz, one aiotao worker, '
-        f'{figures["seconds"]} s measured',
+        f'{figures["seconds"]} s measured, {figures["encoding"]} state messages',
         f'ticks: {figures["ticks"]} of {figures["ticks_expected"]} scheduled, '
         f'{figures["skipped_ticks"]} skipped',
         f'tick time: p50 {figures["tick_ms_p50"]} ms, p99 {figures["tick_ms_p99"]} ms, '
@@ -301,6 +340,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument('--seconds', type=float, default=20.0)
     parser.add_argument('--warmup', type=float, default=3.0)
+    parser.add_argument(
+        '--encoding',
+        choices=['json', 'msgpack'],
+        default='json',
+        help="the state messages' encoding the clients ask for",
+    )
+    parser.add_argument(
+        '--profile', metavar='FILE', help="write a cProfile of the worker's loop"
+    )
     parser.add_argument('--json', action='store_true', help='print the figures as JSON')
     return parser.parse_args(argv)
 

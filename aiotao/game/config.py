@@ -21,6 +21,7 @@ from typing import Any
 from pyramid.config import Configurator
 from pyramid.registry import Registry
 
+from aiotao.game.encoding import SUBPROTOCOLS
 from aiotao.game.lobby import Lobby
 from aiotao.game.protocol import GameSession, make_router, serve_session
 from aiotao.game.settings import GameSettings
@@ -75,6 +76,10 @@ async def serve_game(ws: Any) -> None:
         }
     )
     await serve_session(game.router, GameSession(ws, game.lobby))
+
+
+# (issue 22) the encodings a client asks for at the handshake
+serve_game.__websocket_subprotocols__ = SUBPROTOCOLS  # type: ignore[attr-defined]
 
 
 async def close_game(event: ServerStopping) -> None:

@@ -57,6 +57,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from aiotao.game.directory import RoomInfo
+from aiotao.game.encoding import encoding_of, json_state_group
+from aiotao.game.encoding import state_group as encoded_state_group
 from aiotao.game.errors import (
     BadToken,
     GameError,
@@ -125,6 +127,8 @@ class LocalLink:
     def __init__(self, session: GameSession, room_id: str) -> None:
         self.session = session
         self.room_id = room_id
+        #: (issue 22) the encoding this player reads the room's state in
+        self.encoding = session.encoding.name
 
     async def send(self, text: str) -> None:
         # never waits: a player too slow to read is dropped by its connection
@@ -175,6 +179,8 @@ class GameSession:
         self._relayed_info: RoomInfo | None = None
         #: The name this connection plays under (the last one asked for).
         self.name = ''
+        #: (issue 22) the encoding of the state messages, by the subprotocol
+        self.encoding = encoding_of(getattr(ws, 'subprotocol', None))
 
     def detached(self, room_id: str | None) -> bool:
         """The room let this connection's player go (closed, or seat taken over).
@@ -266,15 +272,15 @@ class GameSession:
 
     async def _watch_state(self, room_id: str) -> None:
         await self._stop_watching()
-        self._group = state_group(room_id)
+        self._group = encoded_state_group(room_id, self.encoding)  # (issue 22)
         await self.ws.join(self._group)
 
     async def _stop_watching(self) -> None:
         watch, self._owner_watch = self._owner_watch, None
         if self._group is not None:
             group, self._group = self._group, None
-            if watch is not None:
-                await self.lobby.groups.leave(group, watch)
+            if watch is not None:  # (in the JSON group: issue 22)
+                await self.lobby.groups.leave(json_state_group(group), watch)
             await self.ws.leave(group)
 
     async def join(self, message: Join) -> dict[str, Any]:
