@@ -271,6 +271,9 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
             sum(c.messages for c in clients) / len(clients) / elapsed, 1
         ),
         'worker_cpu_share': round(cpu / elapsed, 3),
+        # what a tick costs the worker, all told (inputs, network, checkpoints):
+        # less at the mercy of the machine's load than the lateness
+        'worker_cpu_ms_per_tick': round(cpu / max(1, ticks) * 1000, 3),
         'client_errors': sum(len(c.errors) for c in clients),
         # a shared machine: other processes' load delays the worker's timers
         'load_average_1min': round(os.getloadavg()[0], 2),
@@ -324,7 +327,8 @@ def report(figures: dict[str, Any]) -> str:
         f'bytes per player per second: {figures["bytes_per_player_per_second_sent"]} '
         f'sent by the worker, {figures["bytes_per_player_per_second_received"]} '
         f'received by a client ({figures["messages_per_player_per_second"]} msg/s)',
-        f'worker CPU: {figures["worker_cpu_share"] * 100:.0f} % of a core; '
+        f'worker CPU: {figures["worker_cpu_share"] * 100:.0f} % of a core, '
+        f'{figures["worker_cpu_ms_per_tick"]} ms per tick; '
         f'client errors: {figures["client_errors"]}',
         f'machine: {figures["cores"]} cores, load average '
         f'{figures["load_average_1min"]} at the end (this bench and everything else)',
