@@ -126,9 +126,19 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
 class Client:
     """One room's websocket player: creates the room, then sends inputs at 20 Hz."""
 
-    def __init__(self, url: str, bots: int, seed: int, encoding: str = 'json') -> None:
+    def __init__(
+        self,
+        url: str,
+        bots: int,
+        seed: int,
+        encoding: str = 'json',
+        deflate: bool = True,
+    ) -> None:
         self.url = url
         self.subprotocols = [f'aiotao.game.{encoding}']
+        #: permessage-deflate, offered as browsers do (the bytes counted are
+        #: the messages', before compression on the wire)
+        self.compression = 'deflate' if deflate else None
         self.bots = bots
         self.rng = random.Random(seed)
         self.bytes = 0
@@ -143,6 +153,7 @@ class Client:
             self.url,
             origin=origin,  # type: ignore[arg-type]
             subprotocols=self.subprotocols,  # type: ignore[arg-type]
+            compression=self.compression,
         ) as ws:
             if ws.subprotocol not in self.subprotocols:
                 self.errors.append(f'subprotocol {ws.subprotocol!r} agreed')
@@ -221,7 +232,8 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     url = server.url('/game/ws', scheme='ws')
     stop = asyncio.Event()
     clients = [
-        Client(url, args.players - 1, seed, args.encoding) for seed in range(args.rooms)
+        Client(url, args.players - 1, seed, args.encoding, not args.no_deflate)
+        for seed in range(args.rooms)
     ]
     tasks = [asyncio.create_task(client.run(stop)) for client in clients]
     await asyncio.wait_for(
@@ -251,6 +263,7 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     return {
         'rooms': len(rooms),
         'encoding': args.encoding,
+        'deflate': not args.no_deflate,
         'players': sum(room['players'] for room in rooms),
         'tick_rate': 20,
         'seconds': round(elapsed, 2),
@@ -316,7 +329,8 @@ def report(figures: dict[str, Any]) -> str:
     lines = [
         f'{figures["rooms"]} rooms, {figures["players"]} players '
         f'({figures["rooms"]} websocket clients + bots), 20 Hz, one aiotao worker, '
-        f'{figures["seconds"]} s measured, {figures["encoding"]} state messages',
+        f'{figures["seconds"]} s measured, {figures["encoding"]} state messages'
+        f'{"" if figures["deflate"] else ", no permessage-deflate"}',
         f'ticks: {figures["ticks"]} of {figures["ticks_expected"]} scheduled, '
         f'{figures["skipped_ticks"]} skipped',
         f'tick time: p50 {figures["tick_ms_p50"]} ms, p99 {figures["tick_ms_p99"]} ms, '
@@ -349,6 +363,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=['json', 'msgpack'],
         default='json',
         help="the state messages' encoding the clients ask for",
+    )
+    parser.add_argument(
+        '--no-deflate',
+        action='store_true',
+        help='the clients do not offer permessage-deflate (browsers do)',
     )
     parser.add_argument(
         '--profile', metavar='FILE', help="write a cProfile of the worker's loop"
