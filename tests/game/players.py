@@ -141,10 +141,12 @@ async def connect(
 
 
 @asynccontextmanager
-async def connect_elsewhere(url: str, worker: int) -> AsyncIterator[TestPlayer]:
+async def connect_elsewhere(
+    url: str, worker: int, subprotocols: list[str] | None = None
+) -> AsyncIterator[TestPlayer]:
     """A player whose connection landed on another worker than ``worker``."""
     for _attempt in range(100):
-        async with connect(url) as player:
+        async with connect(url, subprotocols) as player:
             if player.messages[0]['worker'] != worker:
                 yield player
                 return

@@ -24,7 +24,8 @@ from aiotao.game.patch import merge_apply
 from aiotao.game.room import Room
 from aiotao.game.room import state_group as room_state_group
 from tests.game.conftest import StartServer
-from tests.game.players import connect
+from tests.game.players import connect, connect_elsewhere
+from tests.game.test_relay import two_workers
 from tests.websocket.servers import RunningServer
 
 pytestmark = pytest.mark.timeout(30)
@@ -249,3 +250,26 @@ async def test_json_is_offered_by_name_too(server: RunningServer) -> None:
         await ana.join(name='ana', mode='create', bots=1)
         await ana.wait_for(lambda p: p.tick > 3)
         assert ana.binary_messages == 0
+
+
+async def test_a_msgpack_player_relayed_to_another_workers_room(
+    two_workers: str,
+) -> None:
+    url = two_workers
+    async with connect(url) as ana:
+        first = ana.messages[0]['worker']
+        welcome = await ana.join(name='ana', mode='create', bots=1)
+        async with connect_elsewhere(url, first, ['aiotao.game.msgpack']) as bob:
+            assert bob.ws.subprotocol == 'aiotao.game.msgpack'
+            joined = await bob.join(name='bob', room=welcome['room'])
+            assert joined['worker'] == first  # relayed: the room is ana's worker's
+            await bob.send('input', dx=1, dy=0, seq=9)
+            await ana.wait_for(lambda p: p.players[bob.me]['ack'] == 9)
+            await bob.wait_for(lambda p: p.players[bob.me]['ack'] == 9)
+            assert bob.binary_messages > 0 and ana.binary_messages == 0
+            # the relaying worker's watch hears the room: bob stays seated
+            await asyncio.sleep(0.5)
+            assert bob.me in bob.players and bob.state is not None
+
+
+__all__ = ['two_workers']  # (the fixture, for pytest)
