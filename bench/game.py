@@ -21,7 +21,9 @@ of the bench's own app below).  Reported:
   (the loop was busy elsewhere), and ticks skipped entirely;
 * bytes per player per second: what the worker sent to each connected
   player, and what each client received (the same stream, counted at the
-  other end); bots receive nothing.  ``--encoding msgpack``: the clients
+  other end), and what went on the wire (what the client read off its
+  socket: compressed when the clients offered permessage-deflate, as browsers
+  do and these clients do unless ``--no-deflate``); bots receive nothing.  ``--encoding msgpack``: the clients
   ask for MessagePack state messages (the ``aiotao.game.msgpack``
   subprotocol) instead of JSON;
 * the worker's CPU use over the run;
@@ -49,6 +51,7 @@ from typing import Any
 
 import websockets
 from pyramid.config import Configurator
+from websockets.asyncio.client import ClientConnection
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -123,6 +126,18 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
 # -- the load ---------------------------------------------------------------
 
 
+class CountingConnection(ClientConnection):
+    """A client connection counting the bytes it reads off its socket."""
+
+    counting = False
+    wire_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        if self.counting:
+            self.wire_bytes += len(data)
+        super().data_received(data)
+
+
 class Client:
     """One room's websocket player: creates the room, then sends inputs at 20 Hz."""
 
@@ -144,6 +159,7 @@ class Client:
         self.bytes = 0
         self.messages = 0
         self.counting = False
+        self.connection: CountingConnection | None = None
         self.joined = asyncio.Event()
         self.errors: list[str] = []
 
@@ -154,7 +170,9 @@ class Client:
             origin=origin,  # type: ignore[arg-type]
             subprotocols=self.subprotocols,  # type: ignore[arg-type]
             compression=self.compression,
+            create_connection=CountingConnection,
         ) as ws:
+            self.connection = ws
             if ws.subprotocol not in self.subprotocols:
                 self.errors.append(f'subprotocol {ws.subprotocol!r} agreed')
             await ws.send(
@@ -182,6 +200,15 @@ class Client:
                 except TimeoutError:
                     pass
             reader.cancel()
+
+    @property
+    def wire_bytes(self) -> int:
+        return self.connection.wire_bytes if self.connection is not None else 0
+
+    def count(self, on: bool) -> None:
+        self.counting = on
+        if self.connection is not None:
+            self.connection.counting = on
 
     async def _read(self, ws: Any) -> None:
         async for raw in ws:
@@ -242,7 +269,7 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     await asyncio.sleep(args.warmup)
     server.get('/metrics?reset=1')
     for client in clients:
-        client.counting = True
+        client.count(True)
     if args.profile:
         server.get('/profile?start=1')
     cpu_before, started = server.cpu_seconds(), time.monotonic()
@@ -253,7 +280,7 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     elapsed = time.monotonic() - started
     cpu = server.cpu_seconds() - cpu_before
     for client in clients:
-        client.counting = False
+        client.count(False)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     rooms = json.loads(body)['rooms']
@@ -279,6 +306,9 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
         ),
         'bytes_per_player_per_second_received': round(
             sum(c.bytes for c in clients) / len(clients) / elapsed
+        ),
+        'wire_bytes_per_player_per_second': round(
+            sum(c.wire_bytes for c in clients) / len(clients) / elapsed
         ),
         'messages_per_player_per_second': round(
             sum(c.messages for c in clients) / len(clients) / elapsed, 1
@@ -340,7 +370,9 @@ def report(figures: dict[str, Any]) -> str:
         f'{figures["idle_timer_late_share"] * 100:.2f} % late',
         f'bytes per player per second: {figures["bytes_per_player_per_second_sent"]} '
         f'sent by the worker, {figures["bytes_per_player_per_second_received"]} '
-        f'received by a client ({figures["messages_per_player_per_second"]} msg/s)',
+        f'received by a client ({figures["messages_per_player_per_second"]} msg/s); '
+        f'on the wire {figures["wire_bytes_per_player_per_second"]}'
+        f'{" (permessage-deflate)" if figures["deflate"] else ""}',
         f'worker CPU: {figures["worker_cpu_share"] * 100:.0f} % of a core, '
         f'{figures["worker_cpu_ms_per_tick"]} ms per tick; '
         f'client errors: {figures["client_errors"]}',
