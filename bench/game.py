@@ -1,6 +1,7 @@
 """Game rooms under load: tick time and bytes per player, on one aiotao worker.
 
     .venv/bin/python bench/game.py [--rooms 20] [--players 10] [--seconds 20]
+                                   [--encoding json|msgpack] [--profile FILE]
 
 One gunicorn worker (aiotao's) serves the game at the default 20 Hz.  The
 bench opens one real websocket client per room; each creates its room
@@ -20,7 +21,11 @@ of the bench's own app below).  Reported:
   (the loop was busy elsewhere), and ticks skipped entirely;
 * bytes per player per second: what the worker sent to each connected
   player, and what each client received (the same stream, counted at the
-  other end); bots receive nothing;
+  other end), and what went on the wire (what the client read off its
+  socket: compressed when the clients offered permessage-deflate, as browsers
+  do and these clients do unless ``--no-deflate``); bots receive nothing.  ``--encoding msgpack``: the clients
+  ask for MessagePack state messages (the ``aiotao.game.msgpack``
+  subprotocol) instead of JSON;
 * the worker's CPU use over the run;
 * a control: the share of late wake-ups of an idle process that only
   sleeps to 20 Hz deadlines during the same seconds.  On a shared machine
@@ -46,6 +51,7 @@ from typing import Any
 
 import websockets
 from pyramid.config import Configurator
+from websockets.asyncio.client import ClientConnection
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -53,6 +59,24 @@ sys.path.insert(0, str(REPO_ROOT))
 from bench.server_process import ServerProcess, free_port  # noqa: E402
 
 # -- the bench's app (served by the worker) ---------------------------------
+
+
+_profiler: Any = None
+
+
+async def profile_view(request: Any) -> dict[str, Any]:
+    """``?start=1``: profile the worker's loop thread; ``?stop=FILE``: write the stats."""
+    import cProfile
+
+    global _profiler
+    if request.params.get('start'):
+        _profiler = cProfile.Profile()
+        _profiler.enable()
+    elif request.params.get('stop') and _profiler is not None:
+        _profiler.disable()
+        _profiler.dump_stats(request.params['stop'])
+        _profiler = None
+    return {}
 
 
 async def metrics_view(request: Any) -> dict[str, Any]:
@@ -94,28 +118,63 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     config.add_view(serve_game, route_name='game', mapper=WebsocketMapper)
     config.add_route('metrics', '/metrics')
     config.add_view(metrics_view, route_name='metrics', renderer='json')
+    config.add_route('profile', '/profile')
+    config.add_view(profile_view, route_name='profile', renderer='json')
     return config.make_wsgi_app()
 
 
 # -- the load ---------------------------------------------------------------
 
 
+class CountingConnection(ClientConnection):
+    """A client connection counting the bytes it reads off its socket."""
+
+    counting = False
+    wire_bytes = 0
+
+    def data_received(self, data: bytes) -> None:
+        if self.counting:
+            self.wire_bytes += len(data)
+        super().data_received(data)
+
+
 class Client:
     """One room's websocket player: creates the room, then sends inputs at 20 Hz."""
 
-    def __init__(self, url: str, bots: int, seed: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        bots: int,
+        seed: int,
+        encoding: str = 'json',
+        deflate: bool = True,
+    ) -> None:
         self.url = url
+        self.subprotocols = [f'aiotao.game.{encoding}']
+        #: permessage-deflate, offered as browsers do (the bytes counted are
+        #: the messages', before compression on the wire)
+        self.compression = 'deflate' if deflate else None
         self.bots = bots
         self.rng = random.Random(seed)
         self.bytes = 0
         self.messages = 0
         self.counting = False
+        self.connection: CountingConnection | None = None
         self.joined = asyncio.Event()
         self.errors: list[str] = []
 
     async def run(self, stop: asyncio.Event) -> None:
         origin = 'http://' + self.url.split('/')[2]
-        async with websockets.connect(self.url, origin=origin) as ws:  # type: ignore[arg-type]
+        async with websockets.connect(
+            self.url,
+            origin=origin,  # type: ignore[arg-type]
+            subprotocols=self.subprotocols,  # type: ignore[arg-type]
+            compression=self.compression,
+            create_connection=CountingConnection,
+        ) as ws:
+            self.connection = ws
+            if ws.subprotocol not in self.subprotocols:
+                self.errors.append(f'subprotocol {ws.subprotocol!r} agreed')
             await ws.send(
                 json.dumps({'type': 'join', 'mode': 'create', 'bots': self.bots})
             )
@@ -142,11 +201,22 @@ class Client:
                     pass
             reader.cancel()
 
+    @property
+    def wire_bytes(self) -> int:
+        return self.connection.wire_bytes if self.connection is not None else 0
+
+    def count(self, on: bool) -> None:
+        self.counting = on
+        if self.connection is not None:
+            self.connection.counting = on
+
     async def _read(self, ws: Any) -> None:
         async for raw in ws:
             if self.counting:
                 self.bytes += len(raw)
                 self.messages += 1
+            if isinstance(raw, bytes):
+                continue  # a state message in MessagePack
             if raw.startswith('{"type": "welcome"') or '"welcome"' in raw[:20]:
                 self.joined.set()
             elif '"error"' in raw[:20]:
@@ -188,7 +258,10 @@ def percentile(values: list[float], p: float) -> float:
 async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
     url = server.url('/game/ws', scheme='ws')
     stop = asyncio.Event()
-    clients = [Client(url, args.players - 1, seed) for seed in range(args.rooms)]
+    clients = [
+        Client(url, args.players - 1, seed, args.encoding, not args.no_deflate)
+        for seed in range(args.rooms)
+    ]
     tasks = [asyncio.create_task(client.run(stop)) for client in clients]
     await asyncio.wait_for(
         asyncio.gather(*(client.joined.wait() for client in clients)), 30
@@ -196,14 +269,18 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     await asyncio.sleep(args.warmup)
     server.get('/metrics?reset=1')
     for client in clients:
-        client.counting = True
+        client.count(True)
+    if args.profile:
+        server.get('/profile?start=1')
     cpu_before, started = server.cpu_seconds(), time.monotonic()
     probe_late_share = await timer_probe(args.seconds)
     _, body = server.get('/metrics')
+    if args.profile:
+        server.get(f'/profile?stop={os.path.abspath(args.profile)}')
     elapsed = time.monotonic() - started
     cpu = server.cpu_seconds() - cpu_before
     for client in clients:
-        client.counting = False
+        client.count(False)
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     rooms = json.loads(body)['rooms']
@@ -212,6 +289,8 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     connected = sum(room['connected'] for room in rooms)
     return {
         'rooms': len(rooms),
+        'encoding': args.encoding,
+        'deflate': not args.no_deflate,
         'players': sum(room['players'] for room in rooms),
         'tick_rate': 20,
         'seconds': round(elapsed, 2),
@@ -228,10 +307,16 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
         'bytes_per_player_per_second_received': round(
             sum(c.bytes for c in clients) / len(clients) / elapsed
         ),
+        'wire_bytes_per_player_per_second': round(
+            sum(c.wire_bytes for c in clients) / len(clients) / elapsed
+        ),
         'messages_per_player_per_second': round(
             sum(c.messages for c in clients) / len(clients) / elapsed, 1
         ),
         'worker_cpu_share': round(cpu / elapsed, 3),
+        # what a tick costs the worker, all told (inputs, network, checkpoints):
+        # less at the mercy of the machine's load than the lateness
+        'worker_cpu_ms_per_tick': round(cpu / max(1, ticks) * 1000, 3),
         'client_errors': sum(len(c.errors) for c in clients),
         # a shared machine: other processes' load delays the worker's timers
         'load_average_1min': round(os.getloadavg()[0], 2),
@@ -274,7 +359,8 @@ def report(figures: dict[str, Any]) -> str:
     lines = [
         f'{figures["rooms"]} rooms, {figures["players"]} players '
         f'({figures["rooms"]} websocket clients + bots), 20 Hz, one aiotao worker, '
-        f'{figures["seconds"]} s measured',
+        f'{figures["seconds"]} s measured, {figures["encoding"]} state messages'
+        f'{"" if figures["deflate"] else ", no permessage-deflate"}',
         f'ticks: {figures["ticks"]} of {figures["ticks_expected"]} scheduled, '
         f'{figures["skipped_ticks"]} skipped',
         f'tick time: p50 {figures["tick_ms_p50"]} ms, p99 {figures["tick_ms_p99"]} ms, '
@@ -284,8 +370,11 @@ def report(figures: dict[str, Any]) -> str:
         f'{figures["idle_timer_late_share"] * 100:.2f} % late',
         f'bytes per player per second: {figures["bytes_per_player_per_second_sent"]} '
         f'sent by the worker, {figures["bytes_per_player_per_second_received"]} '
-        f'received by a client ({figures["messages_per_player_per_second"]} msg/s)',
-        f'worker CPU: {figures["worker_cpu_share"] * 100:.0f} % of a core; '
+        f'received by a client ({figures["messages_per_player_per_second"]} msg/s); '
+        f'on the wire {figures["wire_bytes_per_player_per_second"]}'
+        f'{" (permessage-deflate)" if figures["deflate"] else ""}',
+        f'worker CPU: {figures["worker_cpu_share"] * 100:.0f} % of a core, '
+        f'{figures["worker_cpu_ms_per_tick"]} ms per tick; '
         f'client errors: {figures["client_errors"]}',
         f'machine: {figures["cores"]} cores, load average '
         f'{figures["load_average_1min"]} at the end (this bench and everything else)',
@@ -301,6 +390,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument('--seconds', type=float, default=20.0)
     parser.add_argument('--warmup', type=float, default=3.0)
+    parser.add_argument(
+        '--encoding',
+        choices=['json', 'msgpack'],
+        default='json',
+        help="the state messages' encoding the clients ask for",
+    )
+    parser.add_argument(
+        '--no-deflate',
+        action='store_true',
+        help='the clients do not offer permessage-deflate (browsers do)',
+    )
+    parser.add_argument(
+        '--profile', metavar='FILE', help="write a cProfile of the worker's loop"
+    )
     parser.add_argument('--json', action='store_true', help='print the figures as JSON')
     return parser.parse_args(argv)
 

@@ -23,6 +23,7 @@ from pyramid.registry import Registry
 
 from aiotao.game.connection import GameConnection, serve_connection
 from aiotao.game.directory import RoomDirectory
+from aiotao.game.encoding import SUBPROTOCOLS
 from aiotao.game.lobby import Lobby
 from aiotao.game.protocol import make_router
 from aiotao.game.settings import GameSettings
@@ -130,6 +131,10 @@ async def serve_game(ws: Any) -> None:
         }
     )
     await serve_connection(game.router, GameConnection(ws, game.lobby))
+
+
+# (issue 22) the encodings a client asks for at the handshake
+serve_game.__websocket_subprotocols__ = SUBPROTOCOLS  # type: ignore[attr-defined]
 
 
 async def close_game(event: ServerStopping) -> None:

@@ -25,6 +25,7 @@ import secrets
 from typing import Any
 
 from aiotao.game.directory import RoomInfo
+from aiotao.game.encoding import encoding_of, json_state_group
 from aiotao.game.errors import (
     BadToken,
     GameError,
@@ -69,6 +70,8 @@ class LocalLink:
     def __init__(self, connection: GameConnection, room_id: str) -> None:
         self.connection = connection
         self.room_id = room_id
+        #: The encoding this player reads the room's state in.
+        self.encoding = connection.session.encoding.name
 
     async def send(self, text: str) -> None:
         # never waits: a player too slow to read is dropped by its connection
@@ -114,6 +117,7 @@ class GameConnection:
             self.id,
             lease=lobby.settings.lease,
             owner_timeout=lobby.settings.owner_timeout,
+            encoding=encoding_of(getattr(ws, 'subprotocol', None)),
         )
         #: Listens to the state group next to the connection, in a relayed room.
         self._owner_watch: OwnerWatch | None = None
@@ -159,8 +163,8 @@ class GameConnection:
                 await self.ws.join(action.group)
             elif isinstance(action, LeaveGroup):
                 watch, self._owner_watch = self._owner_watch, None
-                if watch is not None:
-                    await self.lobby.groups.leave(action.group, watch)
+                if watch is not None:  # (it listens to the JSON group)
+                    await self.lobby.groups.leave(json_state_group(action.group), watch)
                 await self.ws.leave(action.group)
             elif isinstance(action, SendHeartbeat):
                 try:

@@ -465,6 +465,8 @@ class Lobby:
             await asyncio.sleep(self.settings.checkpoint_interval)
             for room in list(self.rooms.values()):
                 await self._write_checkpoint(room)
+                # (issue 22) the ticks due meanwhile run between two rooms
+                await asyncio.sleep(0)
 
     async def _write_checkpoint(self, room: Room) -> None:
         """Write ``room`` down in the directory (nothing if its rules cannot)."""

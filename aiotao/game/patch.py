@@ -27,13 +27,17 @@ def merge_diff(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, A
     patch: dict[str, Any] = {}
     for key, value in current.items():
         old = previous.get(key, _MISSING)
+        if old == value:
+            # (compared in C, nested objects too: most of a snapshot did not
+            # change since the last tick, and is passed over at this cost)
+            continue
         if old is _MISSING:
             patch[key] = value
         elif isinstance(value, dict) and isinstance(old, dict):
             nested = merge_diff(old, value)
             if nested:
                 patch[key] = nested
-        elif old != value:
+        else:
             patch[key] = value
     for key in previous:
         if key not in current:

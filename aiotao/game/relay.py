@@ -156,6 +156,10 @@ class _Tasks:
 class RemoteLink:
     """The :class:`~aiotao.game.room.PlayerLink` of a player on another worker."""
 
+    #: (issue 22) unknown: the room sends its state in every encoding (JSON
+    #: is needed anyway: the relaying worker's OwnerWatch listens to it)
+    encoding = None
+
     def __init__(self, groups: Groups, connection_id: str, tasks: _Tasks) -> None:
         self.groups = groups
         self.connection_id = connection_id

@@ -68,6 +68,7 @@ from typing import Any, Protocol
 
 from aiotao.game.checkpoint import Checkpoint, SeatRecord, rules_name
 from aiotao.game.clock import TickClock, Wakeup
+from aiotao.game.encoding import Encodings
 from aiotao.game.errors import BadToken, RoomClosed, RoomFull
 from aiotao.game.metrics import TickMetrics
 from aiotao.game.rules import GameRules, InvalidInput, Player
@@ -76,8 +77,9 @@ __all__ = ['PlayerLink', 'Room', 'Seat', 'state_group']
 
 log = logging.getLogger(__name__)
 
-#: ``broadcast(group, text)``: send ``text`` to every connection in ``group``.
-Broadcast = Callable[[str, str], Awaitable[None]]
+#: ``broadcast(group, data)``: send ``data`` (JSON text, or MessagePack
+#: bytes: :mod:`aiotao.game.encoding`) to every connection in ``group``.
+Broadcast = Callable[[str, str | bytes], Awaitable[None]]
 
 
 def state_group(room_id: str) -> str:
@@ -94,6 +96,10 @@ class PlayerLink(Protocol):
 
     async def send(self, text: str) -> None:
         """Send ``text`` (a JSON message) to this player only; never waits long."""
+
+    # (optional) ``encoding``: the name of the encoding this player reads
+    # the state messages in (aiotao.game.encoding); absent: 'json'; None:
+    # unknown (a relayed player), every encoding is sent
 
     def detach(self) -> None:
         """The room let this player go (it left, or the room closed)."""
@@ -149,6 +155,7 @@ class Room:
         self.max_queued_inputs = max_queued_inputs
         self._keyframe_ticks = max(1, round(keyframe_interval * tick_rate))
         self._broadcast = broadcast
+        self._encodings = Encodings(id)
         self._welcome = dict(welcome or {})
         self.metrics = TickMetrics(late_threshold)
         self.seats: dict[str, Seat] = {}
@@ -481,10 +488,10 @@ class Room:
         work_started = time.perf_counter()
         outbox: list[tuple[PlayerLink, str]] = []
         self._tick(woke.started, outbox)
-        state = self._state_message()
+        states = self._state_message()
         self.metrics.record(woke.lateness, time.perf_counter() - work_started)
-        if state is not None:
-            await self._broadcast(self.state_group, state)
+        for group, data in states:
+            await self._broadcast(group, data)
         for link, text in outbox:
             await link.send(text)
 
@@ -512,8 +519,8 @@ class Room:
                         )
         rules.step(self.period)
 
-    def _state_message(self) -> str | None:
-        """This tick's state message, or ``None`` if no player is connected."""
+    def _state_message(self) -> list[tuple[str, str | bytes]]:
+        """This tick's state message, ``[(group, data)]`` per encoding in use."""
         current = self.rules.snapshot()
         keyframe = self.tick % self._keyframe_ticks == 0
         if self._previous is None or self._full_needed or keyframe:
@@ -527,12 +534,21 @@ class Room:
             patch = self.rules.delta(self._previous, current)
             message = {'type': 'delta', 'tick': self.tick, 'patch': patch}
         self._previous = current
-        connected = sum(1 for seat in self.seats.values() if seat.link is not None)
-        if not connected:
-            return None
-        text = json.dumps(message, separators=(',', ':'))
-        self.metrics.bytes_sent += len(text) * connected
-        return text
+        # -- encodings (issue 22): the message once per encoding in use
+        readers: dict[str | None, int] = {}
+        for seat in self.seats.values():
+            if seat.link is not None:
+                name = getattr(seat.link, 'encoding', 'json')
+                readers[name] = readers.get(name, 0) + 1
+        if not readers:
+            return []
+        states = []
+        for name, group, data in self._encodings.encode(message, readers):
+            # (a player of unknown encoding is counted as reading JSON)
+            count = readers.get(name, 0) + (readers.get(None, 0) * (name == 'json'))
+            self.metrics.bytes_sent += len(data) * count
+            states.append((group, data))
+        return states
 
     def _is_abandoned(self, now: float) -> bool:
         if self.humans:

@@ -41,11 +41,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from aiotao.game.directory import RoomInfo
+from aiotao.game.encoding import JSON, Encoding, state_group
 from aiotao.game.errors import NotInRoom
 from aiotao.game.names import random_name
 from aiotao.game.protocol import Join, clean_name
 from aiotao.game.relay import OWNER_LOST, moved
-from aiotao.game.room import state_group
 from aiotao.websocket.messages import MessageError
 
 __all__ = [
@@ -183,8 +183,18 @@ class GameSession:
     action is queued.
     """
 
-    def __init__(self, id: str, *, lease: float, owner_timeout: float = 0.0) -> None:
+    def __init__(
+        self,
+        id: str,
+        *,
+        lease: float,
+        owner_timeout: float = 0.0,
+        encoding: Encoding = JSON,
+    ) -> None:
         self.id = id
+        #: The encoding of the state messages, agreed at the handshake
+        #: (:mod:`aiotao.game.encoding`).
+        self.encoding = encoding
         self.lease = lease
         #: The seconds of silence after which a room's owner is lost (for the log).
         self.owner_timeout = owner_timeout
@@ -256,7 +266,7 @@ class GameSession:
         group, so the group comes first.
         """
         self.stop_watching()
-        self.group = state_group(room_id)
+        self.group = state_group(room_id, self.encoding)
         self._actions.append(JoinGroup(self.group))
 
     def stop_watching(self) -> None:

@@ -40,6 +40,10 @@ from ``send``) is not an error.
 
 Subprotocols: ``mapper=WebsocketMapper.with_subprotocols('chat.v2', 'chat.v1')``
 picks the first one the client offers; the view finds it in ``ws.subprotocol``.
+A view that speaks subprotocols of its own (a library's view, mapped by
+the application with the plain mapper) lists them in its
+``__websocket_subprotocols__`` attribute, which the mapper negotiates when
+it was not given any (``aiotao.game.serve_game`` does).
 """
 
 from __future__ import annotations
@@ -128,7 +132,9 @@ class WebsocketMapper(DefaultViewMapper):  # type: ignore[misc]
             if inspect.isclass(view)
             else self._sessions(view)
         )
-        subprotocols = self.subprotocols
+        subprotocols = self.subprotocols or tuple(
+            getattr(view, '__websocket_subprotocols__', ())
+        )
 
         def websocket_view(context: Any, request: Any) -> Awaitable[Response]:
             return serve_websocket(context, request, sessions, subprotocols, described)

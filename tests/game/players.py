@@ -13,6 +13,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from aiotao.game.encoding import MSGPACK
 from aiotao.game.patch import merge_apply
 
 WAIT = 5.0
@@ -30,15 +31,20 @@ class TestPlayer:
         self.tick = 0
         self.welcome: dict[str, Any] | None = None
         self.bytes_received = 0
+        self.binary_messages = 0
         self._arrived = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
         try:
             async for raw in self.ws:
-                assert isinstance(raw, str)
                 self.bytes_received += len(raw)
-                message = json.loads(raw)
+                if isinstance(raw, bytes):  # a state message in MessagePack
+                    assert MSGPACK is not None
+                    self.binary_messages += 1
+                    message = MSGPACK.decode(raw)
+                else:
+                    message = json.loads(raw)
                 self.messages.append(message)
                 if message['type'] == 'snapshot':
                     self.state, self.tick = message['state'], message['tick']
@@ -118,8 +124,14 @@ class TestPlayer:
 
 
 @asynccontextmanager
-async def connect(url: str) -> AsyncIterator[TestPlayer]:
-    async with websockets.connect(url, origin=_origin(url)) as ws:  # type: ignore[arg-type]
+async def connect(
+    url: str, subprotocols: list[str] | None = None
+) -> AsyncIterator[TestPlayer]:
+    async with websockets.connect(
+        url,
+        origin=_origin(url),  # type: ignore[arg-type]
+        subprotocols=subprotocols,  # type: ignore[arg-type]
+    ) as ws:
         player = TestPlayer(ws)
         try:
             await player.message('hello')
@@ -129,10 +141,12 @@ async def connect(url: str) -> AsyncIterator[TestPlayer]:
 
 
 @asynccontextmanager
-async def connect_elsewhere(url: str, worker: int) -> AsyncIterator[TestPlayer]:
+async def connect_elsewhere(
+    url: str, worker: int, subprotocols: list[str] | None = None
+) -> AsyncIterator[TestPlayer]:
     """A player whose connection landed on another worker than ``worker``."""
     for _attempt in range(100):
-        async with connect(url) as player:
+        async with connect(url, subprotocols) as player:
             if player.messages[0]['worker'] != worker:
                 yield player
                 return

@@ -188,3 +188,36 @@ def test_under_plain_wsgi_a_plain_get_gets_400_with_a_message() -> None:
     app = TestApp(make_config().make_wsgi_app())
     response = app.get('/ws', status=400)
     assert 'This URL is a websocket endpoint' in response.text
+
+
+async def _speaks(ws: Any) -> None:
+    await ws.send(ws.subprotocol or 'none')
+
+
+_speaks.__websocket_subprotocols__ = ('game.v2', 'game.v1')  # type: ignore[attr-defined]
+
+
+async def test_a_view_may_declare_the_subprotocols_it_speaks() -> None:
+    from aiotao.testing import TestClient
+
+    config = Configurator()
+    config.include('aiotao')
+    config.include('aiotao.websocket')
+    config.add_route('speaks', '/speaks')
+    config.add_view(_speaks, route_name='speaks', mapper=WebsocketMapper)
+    config.add_route('told', '/told')
+    config.add_view(
+        _speaks,
+        route_name='told',
+        mapper=WebsocketMapper.with_subprotocols('chat.v1'),
+    )
+    async with TestClient(config) as client:
+        for path, offered, agreed in [
+            ('/speaks', ['game.v1', 'game.v2'], 'game.v1'),
+            ('/speaks', ['game.v3'], 'none'),
+            ('/speaks', [], 'none'),
+            # the mapper's own list, when it has one, is the one negotiated
+            ('/told', ['game.v1', 'chat.v1'], 'chat.v1'),
+        ]:
+            async with client.websocket_connect(path, subprotocols=offered) as ws:
+                assert await ws.recv() == agreed
