@@ -399,7 +399,13 @@ class AsyncRouter:
                 method = getattr(AsyncRequestMethods, name)
                 setattr(request, name, method.__get__(request))
             for name in ASYNC_PROPERTY_NAMES:
-                setattr(request, name, getattr(AsyncRequestMethods, name).fget(request))
+                try:
+                    value = getattr(AsyncRequestMethods, name).fget(request)
+                except LookupError:
+                    # the service it serves was never included (an app
+                    # without aiotao.websocket): nothing to bind
+                    continue
+                setattr(request, name, value)
         extensions = self.request_extensions
         if extensions is not None:
             for name, method in extensions.methods.items():

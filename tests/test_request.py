@@ -8,6 +8,7 @@ from pyramid.config import Configurator
 from pyramid.request import Request
 
 from aiotao import make_async_app
+from aiotao.router import AsyncRouter
 from tests.conftest import send
 
 
@@ -86,3 +87,17 @@ async def test_request_methods_from_add_request_method(config: Configurator) -> 
     config.add_route('greet', '/greet')
     config.add_view(view, route_name='greet', renderer='string')
     assert (await send(make_async_app(config), '/greet')).text == 'hello ada at /greet'
+
+
+async def test_an_app_without_aiotao_websocket_serves_its_own_request_class() -> None:
+    # A Pyramid app that never included aiotao (served by aiotao's worker)
+    # has no websocket groups: its requests are served all the same.
+    config = Configurator(settings={})
+    config.set_request_factory(AppRequest)
+    config.add_route('me', '/me')
+    config.add_view(
+        lambda request: {'tenant': request.tenant}, route_name='me', renderer='json'
+    )
+    app = config.make_wsgi_app()
+    response = await send(AsyncRouter(app.registry, app), '/me')
+    assert response.json == {'tenant': 'acme'}
