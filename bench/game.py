@@ -110,6 +110,8 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     from aiotao.game import serve_game
     from aiotao.mappers import WebsocketMapper
 
+    # the demo's arena shooter (aiotao ships no rules): make install installs the demo
+    settings.setdefault('aiotao.game.rules', 'aiotao_demo.arena.Arena')
     config = Configurator(settings=settings)
     config.include('aiotao')
     config.include('aiotao.websocket')
