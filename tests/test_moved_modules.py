@@ -60,6 +60,7 @@ MOVED = [
         'aiotao.websocket.shutdown',
         ['close_all', 'closing', 'open_connections'],
     ),
+    ('aiotao.testing.sync', 'aiotao.testing.sync_client', ['SyncTestClient']),
 ]
 
 

@@ -2,7 +2,7 @@
 
 * :class:`TestClient` (:mod:`~aiotao.testing.client`): HTTP requests and
   websockets to the application, in-process, served exactly as aiotao's
-  servers serve them; :class:`SyncTestClient` (:mod:`~aiotao.testing.sync`)
+  servers serve them; :class:`SyncTestClient` (:mod:`~aiotao.testing.sync_client`)
   is the same without ``await``, for ``unittest``::
 
       async with TestClient(config) as client:
@@ -31,7 +31,7 @@ puts on the wire), :mod:`~aiotao.testing.cookies` (the cookie jar),
 from aiotao.testing.client import TestClient
 from aiotao.testing.cookies import CookieJar
 from aiotao.testing.responses import TestResponse
-from aiotao.testing.sync import SyncTestClient
+from aiotao.testing.sync_client import SyncTestClient
 from aiotao.testing.units import DummyRequest, run
 from aiotao.testing.websocket import WebsocketRejected, WebsocketTestSession
 from aiotao.websocket.exceptions import ConnectionClosed

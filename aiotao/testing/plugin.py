@@ -170,7 +170,7 @@ def aiotao_sync_client(
     aiotao_app: Any, aiotao_settings: dict[str, Any]
 ) -> Iterator[Any]:
     """A started :class:`~aiotao.testing.SyncTestClient` for ``aiotao_app``."""
-    from aiotao.testing.sync import SyncTestClient
+    from aiotao.testing.sync_client import SyncTestClient
 
     with SyncTestClient(aiotao_app, settings=aiotao_settings or None) as client:
         yield client

@@ -14,7 +14,7 @@ MODULES = [
     'aiotao.testing.loading',
     'aiotao.testing.mongodb',
     'aiotao.testing.responses',
-    'aiotao.testing.sync',
+    'aiotao.testing.sync_client',
     'aiotao.testing.units',
     'aiotao.testing.websocket',
 ]
