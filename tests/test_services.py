@@ -11,6 +11,7 @@ from pyramid.exceptions import ConfigurationConflictError
 from aiotao.chat.history import ChatHistory
 from aiotao.game import get_game
 from aiotao.game.directory import MemoryDirectory
+from aiotao.game.rules import GameRules
 from aiotao.interfaces import (
     IAsyncPipeline,
     ICacheBackend,
@@ -30,8 +31,17 @@ from aiotao.services import CATEGORY, register_service
 from aiotao.websocket import get_groups
 from aiotao.websocket.backends import InMemoryBackend
 
+class Idle(GameRules[None]):
+    """Rules for the game's include (aiotao ships none)."""
+
+    input_schema = type(None)
+
+
 #: No connection is made at commit: any URI will do.
-MONGO = {'mongo.uri': 'mongodb://127.0.0.1:1/services'}
+MONGO = {
+    'mongo.uri': 'mongodb://127.0.0.1:1/services',
+    'aiotao.game.rules': 'tests.test_services.Idle',
+}
 
 
 def one_backend(config: Configurator) -> None:

@@ -186,6 +186,9 @@ async def test_a_killed_owners_room_resumes_with_every_seat_and_score(
             assert score(bob, bob_seat) == bob_final
             assert score(ana_again, bob_seat) == bob_final
             assert ana_earlier <= score(bob, ana_seat) <= ana_last
+            # both see one room: the same state at the same tick (ana may
+            # still be scoring, so two different ticks may differ)
+            await ana_again.wait_for(lambda p: p.tick == bob.tick, timeout=10)
             assert score(ana_again, ana_seat) == score(bob, ana_seat)
             # from the checkpoint's tick on, not from zero
             assert bob.tick >= tick_before - (CHECKPOINT_INTERVAL + 1) * 20
