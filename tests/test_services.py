@@ -31,6 +31,7 @@ from aiotao.services import CATEGORY, register_service
 from aiotao.websocket import get_groups
 from aiotao.websocket.backends import InMemoryBackend
 
+
 class Idle(GameRules[None]):
     """Rules for the game's include (aiotao ships none)."""
 
