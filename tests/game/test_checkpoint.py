@@ -14,19 +14,15 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from aiotao_demo.arena import Arena, ArenaInput
-from pymongo import AsyncMongoClient
 
 from aiotao.game.checkpoint import Checkpoint, CheckpointError, SeatRecord
 from aiotao.game.directory import (
     MemoryDirectory,
-    MongoDirectory,
-    RedisDirectory,
     RoomDirectory,
     RoomInfo,
 )
@@ -36,7 +32,6 @@ from aiotao.game.rules import NotCheckpointable, Player
 from aiotao.game.settings import GameSettings
 from aiotao.websocket.groups import Groups, InMemoryBackend
 from tests.game.rules import Counters
-from tests.harness.redis import RedisServer
 
 
 class Link:
@@ -204,25 +199,6 @@ async def test_a_room_whose_rules_cannot_be_written_down_says_so() -> None:
 
 
 # -- the lobby: resume, or a fresh successor and why ---------------------------
-
-
-@pytest.fixture(params=['memory', 'redis', 'mongodb'])
-async def directory(request: pytest.FixtureRequest) -> AsyncIterator[RoomDirectory]:
-    if request.param == 'memory':
-        yield MemoryDirectory()
-        return
-    if request.param == 'mongodb':
-        uri: str = request.getfixturevalue('mongo_uri')
-        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
-        try:
-            yield MongoDirectory(lambda: client.get_default_database())
-        finally:
-            await client.close()
-        return
-    server: RedisServer = request.getfixturevalue('redis_server')
-    redis_directory = RedisDirectory(server.url)
-    yield redis_directory
-    await redis_directory.close()
 
 
 SETTINGS = {

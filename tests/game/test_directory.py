@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-from pymongo import AsyncMongoClient
 
 from aiotao.game.directory import (
-    MemoryDirectory,
-    MongoDirectory,
     RedisDirectory,
     RoomDirectory,
     RoomInfo,
@@ -19,27 +15,6 @@ from tests.harness.redis import RedisServer
 from tests.harness.redis_cluster import RedisCluster, redis_cluster
 
 __all__ = ['redis_cluster']
-
-
-@pytest.fixture(params=['memory', 'redis', 'mongodb'])
-async def directory(
-    request: pytest.FixtureRequest, tmp_path: object
-) -> AsyncIterator[RoomDirectory]:
-    if request.param == 'memory':
-        yield MemoryDirectory()
-        return
-    if request.param == 'mongodb':
-        uri: str = request.getfixturevalue('mongo_uri')
-        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri)
-        try:
-            yield MongoDirectory(lambda: client.get_default_database())
-        finally:
-            await client.close()
-        return
-    server: RedisServer = request.getfixturevalue('redis_server')
-    redis_directory = RedisDirectory(server.url)
-    yield redis_directory
-    await redis_directory.close()
 
 
 async def test_quick_match_picks_the_fullest_public_room_with_a_seat(
