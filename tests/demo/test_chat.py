@@ -125,6 +125,16 @@ def open_chat(browser: Any, url: str, dialogs: list[str]) -> Any:
     return page
 
 
+#: Keeps every state the chat's root element goes through in
+#: ``window.chatStates``: a wait for one would miss a state already left.
+RECORD_STATES = """() => {
+    const root = document.getElementById('chat');
+    window.chatStates = [root.dataset.state];
+    new MutationObserver(() => window.chatStates.push(root.dataset.state))
+        .observe(root, {attributes: true, attributeFilter: ['data-state']});
+}"""
+
+
 def say(page: Any, text: str) -> None:
     page.fill('#text', text)
     page.press('#text', 'Enter')
@@ -209,10 +219,14 @@ def test_the_page_reconnects_when_its_worker_is_killed(
     say(one, 'before the crash')
     two.wait_for_selector('#messages li.message:has-text("before the crash")')
 
+    for page in (one, two):  # "closed" lasts half a second: record it
+        page.evaluate(RECORD_STATES)
     (worker,) = served.worker_pids()
     os.kill(worker, signal.SIGKILL)
     for page in (one, two):
-        page.wait_for_selector('#chat[data-state="closed"]', timeout=10000)
+        page.wait_for_function(
+            'window.chatStates.includes("closed")', timeout=10000
+        )
     deadline = time.monotonic() + 30
     while len(served.worker_pids()) < 2:  # gunicorn boots a new worker
         assert time.monotonic() < deadline, served.log()

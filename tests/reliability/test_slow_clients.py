@@ -55,9 +55,11 @@ CLOSE_TIMEOUT = 1  # aiotao.websocket.close_timeout
 SETTLE_LIMIT = scaled(12, 60)
 #: Seconds of ``/hello`` per window (wrk takes whole seconds), unloaded
 #: then under attack; the best window counts: other work on a shared
-#: machine only ever makes a window look worse, never better.
+#: machine only ever makes a window look worse, never better.  Five
+#: under attack: on two vCPUs the attackers and wrk share the worker's
+#: core, and one CI run saw three windows in a row at 0.83-0.89.
 MEASURE = 3
-WINDOWS = 3
+WINDOWS = 5
 MEASURED = WINDOWS * (MEASURE + 1)
 #: aiotao.websocket.send_timeout: the websockets are held through the
 #: measurement, whenever the attack settled, then dropped.
