@@ -224,9 +224,7 @@ def test_the_page_reconnects_when_its_worker_is_killed(
     (worker,) = served.worker_pids()
     os.kill(worker, signal.SIGKILL)
     for page in (one, two):
-        page.wait_for_function(
-            'window.chatStates.includes("closed")', timeout=10000
-        )
+        page.wait_for_function('window.chatStates.includes("closed")', timeout=10000)
     deadline = time.monotonic() + 30
     while len(served.worker_pids()) < 2:  # gunicorn boots a new worker
         assert time.monotonic() < deadline, served.log()
