@@ -200,6 +200,8 @@ def start_gunicorn(
         '--bind', f'127.0.0.1:{port}',
         '--no-control-socket',
         '--graceful-timeout', '5',
+        # (1,000 by default: the clients, the sender and /pid go over it)
+        '--worker-connections', '10000',
     ]  # fmt: skip
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     server = ServerProcess(
