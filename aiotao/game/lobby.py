@@ -56,6 +56,7 @@ from aiotao.game.directory import (
     RoomDirectory,
     RoomInfo,
 )
+from aiotao.game.encoding import json_state_group
 from aiotao.game.errors import NoSuchRoom, RoomClosed, TooManyRooms
 from aiotao.game.relay import ControlInbox, OwnerWatch, control_group
 from aiotao.game.room import Room, state_group
@@ -144,10 +145,14 @@ class Lobby:
         broker = getattr(self.groups.backend, 'settings', None)
         grace = getattr(broker, 'retry_max', 0.0) + getattr(broker, 'timeout', 0.0)
         prefix = state_group('')
-        for group in sorted(groups):
-            if not group.startswith(prefix):
-                continue
-            room_id = group[len(prefix) :]
+        # a room's state groups, one per encoding, count as the room once
+        room_ids = {
+            json_state_group(group)[len(prefix) :]
+            for group in groups
+            if group.startswith(prefix)
+        }
+        for room_id in sorted(room_ids):
+            group = state_group(room_id)
             room = self.rooms.get(room_id)
             if room is not None:
                 room.resync()

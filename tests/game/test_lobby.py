@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from aiotao.game.encoding import state_group as encoding_state_group
 from aiotao.game.errors import NoSuchRoom, TooManyRooms
 from aiotao.game.lobby import CODE_ALPHABET, Lobby
 from aiotao.game.relay import OwnerWatch
@@ -125,6 +126,10 @@ async def test_a_resync_sends_full_snapshots_for_owned_and_relayed_rooms() -> No
     await owner.resync(frozenset({state_group(room.id), 'aiotao.chat:lobby'}))
     assert await next_state(reader, since) == 'snapshot'
     assert await next_state(reader, since + 1) == 'delta'
+    # its players reading MessagePack are in a group of their own, the same room
+    since = len(reader.types)
+    await owner.resync(frozenset({encoding_state_group(room.id, 'msgpack')}))
+    assert await next_state(reader, since) == 'snapshot'
 
     # the relaying worker's came back: it asks the owner, over the control group
     watch = OwnerWatch(timeout=2.0)
