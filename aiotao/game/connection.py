@@ -25,7 +25,7 @@ import secrets
 from typing import Any
 
 from aiotao.game.directory import RoomInfo
-from aiotao.game.encoding import encoding_of, json_state_group
+from aiotao.game.encoding import encoding_of, state_group
 from aiotao.game.errors import (
     BadToken,
     GameError,
@@ -43,7 +43,7 @@ from aiotao.game.relay import (
     RemoteSeat,
     connection_group,
 )
-from aiotao.game.room import Room, state_group
+from aiotao.game.room import Room
 from aiotao.game.session import (
     Action,
     GameSession,
@@ -163,8 +163,8 @@ class GameConnection:
                 await self.ws.join(action.group)
             elif isinstance(action, LeaveGroup):
                 watch, self._owner_watch = self._owner_watch, None
-                if watch is not None:  # (it listens to the JSON group)
-                    await self.lobby.groups.leave(json_state_group(action.group), watch)
+                if watch is not None:  # (it listens to the player's group)
+                    await self.lobby.groups.leave(action.group, watch)
                 await self.ws.leave(action.group)
             elif isinstance(action, SendHeartbeat):
                 try:
@@ -340,7 +340,8 @@ class GameConnection:
         if self._relay is None:
             self._relay = RelayedConnection(self.ws, self.detached)
             await groups.join(connection_group(self.id), self._relay)
-        request: dict[str, Any] = {'conn': self.id}
+        encoding = self.session.encoding
+        request: dict[str, Any] = {'conn': self.id, 'encoding': encoding.name}
         if message.token is not None:
             request.update(op='rejoin', token=message.token)
         else:
@@ -350,7 +351,8 @@ class GameConnection:
         watch = OwnerWatch(
             self.lobby.settings.owner_timeout, connected=self.lobby.broker_connected
         )
-        await groups.join(state_group(info.id), watch)
+        # (the state group of the player's encoding, the one the owner sends)
+        await groups.join(state_group(info.id, encoding), watch)
 
         async def owner_changed() -> bool:
             now = await self.lobby.directory.get(info.id)
@@ -361,7 +363,7 @@ class GameConnection:
                 groups, info.id, request, watch, owner_changed
             )
         except BaseException:
-            await groups.leave(state_group(info.id), watch)
+            await groups.leave(state_group(info.id, encoding), watch)
             raise
         self._owner_watch = watch
         seat = RemoteSeat(groups, info.id, welcome['seat'], self.id, welcome['token'])

@@ -114,8 +114,10 @@ def encoding_of(subprotocol: str | None) -> Encoding:
 def state_group(room_id: str, encoding: Encoding | str = JSON) -> str:
     """The state group of ``room_id`` for the players reading ``encoding``.
 
-    JSON's is the room's state group (:func:`aiotao.game.room.state_group`),
-    which the relays' watches listen to as well.
+    JSON's is the room's state group (:func:`aiotao.game.room.state_group`).
+    A relayed player's owner watch listens to the group of the player's
+    encoding, which the player's join request names (so the room's owner
+    sends only the encodings its players read).
 
     >>> state_group('r1'), state_group('r1', 'msgpack')
     ('aiotao.game.state.r1', 'aiotao.game.state.r1.msgpack')

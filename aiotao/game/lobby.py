@@ -146,19 +146,20 @@ class Lobby:
         grace = getattr(broker, 'retry_max', 0.0) + getattr(broker, 'timeout', 0.0)
         prefix = state_group('')
         # a room's state groups, one per encoding, count as the room once
-        room_ids = {
-            json_state_group(group)[len(prefix) :]
-            for group in groups
-            if group.startswith(prefix)
-        }
-        for room_id in sorted(room_ids):
-            group = state_group(room_id)
+        by_room: dict[str, list[str]] = {}
+        for group in sorted(groups):
+            if group.startswith(prefix):
+                room_id = json_state_group(group)[len(prefix) :]
+                by_room.setdefault(room_id, []).append(group)
+        for room_id, room_groups in by_room.items():
             room = self.rooms.get(room_id)
             if room is not None:
                 room.resync()
                 continue
+            # (a relayed player's watch is in its encoding's group)
             watches = [
                 member
+                for group in room_groups
                 for member in self.groups.members(group)
                 if isinstance(member, OwnerWatch)
             ]

@@ -25,7 +25,8 @@ disconnected (its seat then waits the grace period, as any other).
 
 An owner that dies cannot say that its room closed either: the worker
 holding a relayed player listens to the room's state (an
-:class:`OwnerWatch` in the state group, next to the player's connection)
+:class:`OwnerWatch` in the state group of the player's encoding, next to
+the player's connection)
 and, after ``aiotao.game.owner_timeout`` seconds without a tick (20 a
 second), takes the room out of the directory and takes the player's
 seat back in the room resumed from its last checkpoint, or moves it to
@@ -156,14 +157,19 @@ class _Tasks:
 class RemoteLink:
     """The :class:`~aiotao.game.room.PlayerLink` of a player on another worker."""
 
-    #: (issue 22) unknown: the room sends its state in every encoding (JSON
-    #: is needed anyway: the relaying worker's OwnerWatch listens to it)
-    encoding = None
-
-    def __init__(self, groups: Groups, connection_id: str, tasks: _Tasks) -> None:
+    def __init__(
+        self,
+        groups: Groups,
+        connection_id: str,
+        tasks: _Tasks,
+        encoding: str | None = None,
+    ) -> None:
         self.groups = groups
         self.connection_id = connection_id
         self._tasks = tasks
+        #: What the player reads the state in, which the relaying worker's
+        #: OwnerWatch listens to as well; ``None`` (unknown): every encoding.
+        self.encoding = encoding
 
     async def send(self, text: str) -> None:
         await self.groups.broadcast(connection_group(self.connection_id), text)
@@ -249,7 +255,7 @@ class ControlInbox:
 
     async def _join(self, request: Join | Rejoin) -> None:
         connection = request.conn
-        link = RemoteLink(self.groups, connection, self._tasks)
+        link = RemoteLink(self.groups, connection, self._tasks, request.encoding)
         # known before the welcome goes out: the player's first inputs
         # may arrive while the join is still being answered
         self._links[connection] = link

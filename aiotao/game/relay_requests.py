@@ -3,8 +3,8 @@
 Workers holding relayed players tell a room's owner, in its control
 group (:func:`aiotao.game.relay.control_group`), what their players do::
 
-    {"op": "join", "conn": "c1", "name": "ana"}
-    {"op": "rejoin", "conn": "c1", "token": "r1.k2..."}
+    {"op": "join", "conn": "c1", "name": "ana", "encoding": "msgpack"}
+    {"op": "rejoin", "conn": "c1", "token": "r1.k2...", "encoding": "json"}
     {"op": "input", "conn": "c1", "seat": "p3", "input": {...}, "token": "r1.k2..."}
     {"op": "alive", "conn": "c1", "token": "r1.k2..."}      # a heartbeat
     {"op": "leave", "conn": "c1", "seat": "p3"}
@@ -35,6 +35,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from aiotao.game.encoding import ENCODINGS
 from aiotao.websocket.schema import Schema, SchemaError
 
 __all__ = [
@@ -61,6 +62,10 @@ class Join:
 
     conn: str
     name: str
+    #: The encoding the player reads the state in (aiotao.game.encoding);
+    #: ``None``: not said, or one this worker cannot write (a worker of
+    #: another version): the room sends every encoding.
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,7 @@ class Rejoin:
 
     conn: str
     token: str
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,11 @@ def _text(request: dict[str, Any], op: str, field: str) -> str:
     return value
 
 
+def _encoding(request: dict[str, Any]) -> str | None:
+    name = request.get('encoding')
+    return name if isinstance(name, str) and name in ENCODINGS else None
+
+
 def _optional_text(request: dict[str, Any], field: str) -> str | None:
     # (a missing or malformed token only costs the re-attachment)
     value = request.get(field)
@@ -164,9 +175,9 @@ def decode_request(data: str | bytes, input_schema: Schema[Any]) -> RelayRequest
         return Resync(_optional_text(request, 'conn'))
     conn = _text(request, op, 'conn')
     if op == 'join':
-        return Join(conn, _text(request, op, 'name'))
+        return Join(conn, _text(request, op, 'name'), _encoding(request))
     if op == 'rejoin':
-        return Rejoin(conn, _text(request, op, 'token'))
+        return Rejoin(conn, _text(request, op, 'token'), _encoding(request))
     if op == 'alive':
         return Alive(conn, _optional_text(request, 'token'))
     seat = _text(request, op, 'seat')

@@ -114,7 +114,7 @@ def test_subprotocols_name_the_encodings() -> None:
     assert encoding_of('aiotao.game.json') is JSON
     assert encoding_of(None) is JSON
     assert encoding_of('aiotao.game.cbor') is JSON
-    # JSON's state group is the room's (the relays' watches listen to it)
+    # JSON's state group is the room's
     assert state_group('r1') == state_group('r1', JSON) == room_state_group('r1')
     assert json_state_group(state_group('r1', MSGPACK)) == room_state_group('r1')
 
@@ -257,7 +257,8 @@ async def test_a_msgpack_player_relayed_to_another_workers_room(
     two_workers: str,
 ) -> None:
     url = two_workers
-    async with connect(url) as ana:
+    # every player reads MessagePack: the room sends no JSON at all
+    async with connect(url, ['aiotao.game.msgpack']) as ana:
         first = ana.messages[0]['worker']
         welcome = await ana.join(name='ana', mode='create', bots=1)
         async with connect_elsewhere(url, first, ['aiotao.game.msgpack']) as bob:
@@ -267,10 +268,14 @@ async def test_a_msgpack_player_relayed_to_another_workers_room(
             await bob.send('input', dx=1, dy=0, seq=9)
             await ana.wait_for(lambda p: p.players[bob.me]['ack'] == 9)
             await bob.wait_for(lambda p: p.players[bob.me]['ack'] == 9)
-            assert bob.binary_messages > 0 and ana.binary_messages == 0
-            # the relaying worker's watch hears the room: bob stays seated
-            await asyncio.sleep(0.5)
+            assert bob.binary_messages > 0 and ana.binary_messages > 0
+            # the room sends bob's worker MessagePack only, which the owner
+            # watch there listens to: longer than aiotao.game.owner_timeout
+            # (2 s) later, bob is still seated, never taken for lost (a
+            # watch that heard nothing would make it join again: welcomed twice)
+            await asyncio.sleep(3.5)
             assert bob.me in bob.players and bob.state is not None
+            assert [m['type'] for m in bob.messages].count('welcome') == 1
 
 
 __all__ = ['two_workers']  # (the fixture, for pytest)

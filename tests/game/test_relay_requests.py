@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -34,6 +35,21 @@ SCHEMA: Schema[Push] = Schema(Push)
     [
         ({'op': 'join', 'conn': 'c1', 'name': 'ana'}, Join('c1', 'ana')),
         ({'op': 'rejoin', 'conn': 'c1', 'token': 'r1.t'}, Rejoin('c1', 'r1.t')),
+        # the encoding the player reads; one this worker cannot write (a
+        # worker of another version), or garbage: unknown, every encoding
+        (
+            {'op': 'join', 'conn': 'c1', 'name': 'ana', 'encoding': 'msgpack'},
+            Join('c1', 'ana', 'msgpack'),
+        ),
+        (
+            {'op': 'rejoin', 'conn': 'c1', 'token': 'r1.t', 'encoding': 'json'},
+            Rejoin('c1', 'r1.t', 'json'),
+        ),
+        (
+            {'op': 'join', 'conn': 'c1', 'name': 'a', 'encoding': 'cbor'},
+            Join('c1', 'a'),
+        ),
+        ({'op': 'join', 'conn': 'c1', 'name': 'a', 'encoding': ['x']}, Join('c1', 'a')),
         (
             {'op': 'input', 'conn': 'c1', 'seat': 'p1', 'input': {'n': 3}},
             Input('c1', 'p1', Push(n=3)),
@@ -109,6 +125,46 @@ async def test_the_inbox_logs_bad_requests_and_keeps_serving(
         assert inbox.is_open
         # still serving: a resync is applied
         inbox.send_nowait('{"op": "resync"}')
+    finally:
+        await inbox.close()
+        await room.close()
+
+
+@pytest.mark.parametrize(
+    ('encoding', 'sent_to'),
+    [
+        ('json', {'aiotao.game.state.r1'}),
+        ('msgpack', {'aiotao.game.state.r1.msgpack'}),
+        # said by no one (a worker of an older version): every encoding
+        (None, {'aiotao.game.state.r1', 'aiotao.game.state.r1.msgpack'}),
+    ],
+)
+async def test_a_relayed_player_gets_the_encoding_its_join_names(
+    encoding: str | None, sent_to: set[str]
+) -> None:
+    sent: list[str] = []
+    groups = Groups(InMemoryBackend())
+
+    async def broadcast(group: str, data: str | bytes) -> None:
+        if group.startswith('aiotao.game.state.'):
+            sent.append(group)
+
+    room = Room(Counters(random.Random(1)), id='r1', broadcast=broadcast, tick_rate=50)
+    room.start()
+
+    async def changed(room: Room) -> None:
+        pass
+
+    inbox = ControlInbox(room, groups, changed)
+    request = {'op': 'join', 'conn': 'c1', 'name': 'bob', 'encoding': encoding}
+    try:
+        inbox.send_nowait(json.dumps(request))
+        async with asyncio.timeout(2):
+            while not room.humans:
+                await asyncio.sleep(0.01)
+        sent.clear()
+        await asyncio.sleep(0.1)
+        assert sent and set(sent) == sent_to
     finally:
         await inbox.close()
         await room.close()
