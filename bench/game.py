@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/game.py [--rooms 20] [--players 10] [--seconds 20]
                                    [--encoding json|msgpack] [--profile FILE]
+                                   [--json-library json|orjson] [--no-deflate]
 
 One gunicorn worker (aiotao's) serves the game at the default 20 Hz.  The
 bench opens one real websocket client per room; each creates its room
@@ -292,6 +293,7 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
     return {
         'rooms': len(rooms),
         'encoding': args.encoding,
+        'json_library': args.json_library,
         'deflate': not args.no_deflate,
         'players': sum(room['players'] for room in rooms),
         'tick_rate': 20,
@@ -330,7 +332,9 @@ async def load(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any
 def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix='aiotao-game-bench-'))
     ini = workdir / 'game.ini'
-    ini.write_text('[app:main]\nuse = call:bench.game:main\n')
+    ini.write_text(
+        f'[app:main]\nuse = call:bench.game:main\naiotao.json = {args.json_library}\n'
+    )
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONUNBUFFERED='1')
     server = ServerProcess(
@@ -362,6 +366,7 @@ def report(figures: dict[str, Any]) -> str:
         f'{figures["rooms"]} rooms, {figures["players"]} players '
         f'({figures["rooms"]} websocket clients + bots), 20 Hz, one aiotao worker, '
         f'{figures["seconds"]} s measured, {figures["encoding"]} state messages'
+        f'{" (orjson)" if figures["json_library"] == "orjson" else ""}'
         f'{"" if figures["deflate"] else ", no permessage-deflate"}',
         f'ticks: {figures["ticks"]} of {figures["ticks_expected"]} scheduled, '
         f'{figures["skipped_ticks"]} skipped',
@@ -397,6 +402,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=['json', 'msgpack'],
         default='json',
         help="the state messages' encoding the clients ask for",
+    )
+    parser.add_argument(
+        '--json-library',
+        choices=['json', 'orjson'],
+        default='json',
+        help='what writes the JSON state messages (the aiotao.json setting)',
     )
     parser.add_argument(
         '--no-deflate',

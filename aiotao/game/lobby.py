@@ -405,6 +405,7 @@ class Lobby:
             'empty_timeout': settings.empty_timeout,
             'max_queued_inputs': settings.max_queued_inputs,
             'keyframe_interval': settings.keyframe_interval,
+            'json_library': settings.json_library,
             # the golden ratio spreads any number of rooms evenly over a period
             'phase': self._opened * GOLDEN_RATIO,
             'welcome': {'worker': os.getpid()},

@@ -138,6 +138,7 @@ class Room:
         phase: float = 0.0,
         welcome: Mapping[str, Any] | None = None,
         bots_yield: bool = False,
+        json_library: str = 'json',
     ) -> None:
         self.rules = rules
         #: Each person after the first takes a bot's seat (quick play's rooms).
@@ -155,7 +156,7 @@ class Room:
         self.max_queued_inputs = max_queued_inputs
         self._keyframe_ticks = max(1, round(keyframe_interval * tick_rate))
         self._broadcast = broadcast
-        self._encodings = Encodings(id)
+        self._encodings = Encodings(id, json_library)
         self._welcome = dict(welcome or {})
         self.metrics = TickMetrics(late_threshold)
         self.seats: dict[str, Seat] = {}

@@ -49,6 +49,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.path import DottedNameResolver
 
 from aiotao.game.rules import GameRules
+from aiotao.rendering import json_encoder
 from aiotao.settings import number, read_setting, whole_number
 from aiotao.websocket.backends.redis_urls import SCHEMES, parse_redis_url
 
@@ -193,6 +194,9 @@ class GameSettings:
     owner_timeout: float = 2.0
     #: Seconds between two checkpoints of a room (0: no checkpoints).
     checkpoint_interval: float = 2.0
+    #: What writes the JSON state messages: ``aiotao.json``, the setting the
+    #: ``json`` renderer reads too (``orjson``: some ten times faster).
+    json_library: str = 'json'
 
     @property
     def checkpoint_ttl(self) -> float:
@@ -229,4 +233,5 @@ class GameSettings:
             lease=_number(settings, 'lease', 10, 1, 3600, 'seconds'),
             owner_timeout=_owner_timeout(settings, tick_rate),
             checkpoint_interval=_checkpoint_interval(settings, tick_rate),
+            json_library=json_encoder(settings),
         )

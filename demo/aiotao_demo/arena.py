@@ -162,6 +162,10 @@ class Arena(GameRules[ArenaInput]):
         super().__init__(rng)
         self.ships: dict[str, Ship] = {}
         self.bullets: dict[int, Bullet] = {}
+        #: What players see of each bullet, which never changes: made once
+        #: (five rounded numbers), and the same object tick after tick
+        #: costs the delta next to nothing to compare.
+        self._bullet_views: dict[int, tuple[str, dict[str, float]]] = {}
         self._next_bullet = 0
         self._minds: dict[str, _BotMind] = {}
         self.time = 0.0
@@ -280,20 +284,35 @@ class Arena(GameRules[ArenaInput]):
 
     def _move_bullets(self, dt: float) -> None:
         hit_distance = self.radius + 3
+        # the ships a bullet may hit, found once a step rather than once a
+        # bullet (a room of 10 has some 30 bullets flying); only a hit
+        # changes who is targetable, by downing a ship
+        targets = [
+            (id, ship) for id, ship in self.ships.items() if ship.targetable(self.time)
+        ]
         for key, bullet in list(self.bullets.items()):
             bullet.x += bullet.vx * dt
             bullet.y += bullet.vy * dt
             bullet.ttl -= dt
-            outside = not (0 <= bullet.x <= self.width and 0 <= bullet.y <= self.height)
-            if bullet.ttl <= 0 or outside:
+            x, y = bullet.x, bullet.y
+            if bullet.ttl <= 0 or not (0 <= x <= self.width and 0 <= y <= self.height):
                 del self.bullets[key]
                 continue
-            for id, ship in self.ships.items():
-                if id == bullet.owner or not ship.targetable(self.time):
+            for id, ship in targets:
+                dx, dy = ship.x - x, ship.y - y
+                if (
+                    id == bullet.owner
+                    or abs(dx) > hit_distance
+                    or abs(dy) > hit_distance
+                ):
                     continue
-                if math.hypot(ship.x - bullet.x, ship.y - bullet.y) <= hit_distance:
+                if math.hypot(dx, dy) <= hit_distance:
                     del self.bullets[key]
                     self._hit(ship, bullet.owner)
+                    if not ship.alive:
+                        targets = [
+                            target for target in targets if target[1] is not ship
+                        ]
                     break
         while self.feed and (
             len(self.feed) > self.feed_size
@@ -326,17 +345,30 @@ class Arena(GameRules[ArenaInput]):
             # a bullet flies straight: sent once, when fired (where, when,
             # how fast), it costs nothing more until it hits or expires;
             # clients compute where it is now
-            'bullets': {
-                str(key): {
-                    'x': round(b.x0, 1),
-                    'y': round(b.y0, 1),
-                    'vx': round(b.vx, 1),
-                    'vy': round(b.vy, 1),
-                    't': round(b.fired, 3),
-                }
-                for key, b in self.bullets.items()
-            },
+            'bullets': dict(self._bullet_views_now()),
         }
+
+    def _bullet_views_now(self) -> list[tuple[str, dict[str, float]]]:
+        views = self._bullet_views
+        if len(views) > len(self.bullets):  # forget the bullets gone
+            for key in views.keys() - self.bullets.keys():
+                del views[key]
+        now = []
+        for key, b in self.bullets.items():
+            view = views.get(key)
+            if view is None:
+                view = views[key] = (
+                    str(key),
+                    {
+                        'x': round(b.x0, 1),
+                        'y': round(b.y0, 1),
+                        'vx': round(b.vx, 1),
+                        'vy': round(b.vy, 1),
+                        't': round(b.fired, 3),
+                    },
+                )
+            now.append(view)
+        return now
 
     def _ship_state(self, ship: Ship) -> dict[str, Any]:
         state: dict[str, Any] = {
@@ -382,6 +414,7 @@ class Arena(GameRules[ArenaInput]):
         time, next_bullet = float(state['time']), int(state['next_bullet'])
         self.ships, self.bullets, self._minds, self.feed = ships, bullets, minds, feed
         self.time, self._next_bullet = time, next_bullet
+        self._bullet_views = {}
 
     # -- bots --------------------------------------------------------------
 

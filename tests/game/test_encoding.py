@@ -4,12 +4,14 @@ offering ``aiotao.game.msgpack`` at the handshake, over real websockets."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 from typing import Any
 
 import pytest
 from aiotao_demo.arena import Arena
+from pyramid.exceptions import ConfigurationError
 
 from aiotao.game import get_game
 from aiotao.game.encoding import (
@@ -21,9 +23,12 @@ from aiotao.game.encoding import (
     json_state_group,
     state_group,
 )
+from aiotao.game.lobby import Lobby
 from aiotao.game.patch import merge_apply
 from aiotao.game.room import Room
 from aiotao.game.room import state_group as room_state_group
+from aiotao.game.settings import GameSettings
+from aiotao.websocket.groups import Groups, InMemoryBackend
 from tests.game.conftest import StartServer
 from tests.game.players import connect, connect_elsewhere
 from tests.game.test_relay import two_workers
@@ -279,3 +284,69 @@ async def test_a_msgpack_player_relayed_to_another_workers_room(
 
 
 __all__ = ['two_workers']  # (the fixture, for pytest)
+
+
+# -- aiotao.json = orjson: the JSON state messages written by orjson -----------
+
+
+def test_orjson_writes_the_same_json_state_messages() -> None:
+    stock, fast = Encodings('r1'), Encodings('r1', 'orjson')
+    for message in arena_messages(40):
+        [(_, _, expected)] = stock.encode(message, ['json'])
+        [(_, group, written)] = fast.encode(message, ['json'])
+        assert group == 'aiotao.game.state.r1'
+        assert isinstance(written, str)  # a text frame, as JSON's
+        assert json.loads(written) == json.loads(expected)
+    # the one difference in form: non-ASCII as UTF-8, not \u escapes
+    named = {'type': 'snapshot', 'tick': 1, 'state': {'name': 'zoë'}}
+    assert '"zoë"' in fast.encode(named, ['json'])[0][2]
+    assert '"zo\\u00eb"' in stock.encode(named, ['json'])[0][2]
+
+
+async def test_the_lobbys_rooms_write_json_with_the_library_the_setting_names() -> None:
+    groups = Groups(InMemoryBackend())
+    written: dict[str, list[str | bytes]] = {}
+    for library in ('json', 'orjson'):
+        settings = GameSettings.from_settings(
+            {'aiotao.game.rules': 'aiotao_demo.arena.Arena', 'aiotao.json': library}
+        )
+        assert settings.json_library == library
+        lobby = Lobby(settings, groups)
+        room = await lobby.create()
+        seen = written[library] = []
+        await groups.join(room_state_group(room.id), Reader(seen))
+        await room.join('zoë', PlainLink())
+        async with asyncio.timeout(2):
+            while not seen:
+                await asyncio.sleep(0.01)
+        await lobby.close()
+    assert '"zoë"' in str(written['orjson'][0])
+    assert '"zo\\u00eb"' in str(written['json'][0])
+
+
+def test_an_unknown_json_library_is_refused_naming_the_setting() -> None:
+    with pytest.raises(ConfigurationError, match=r'aiotao\.json.*orjson'):
+        GameSettings.from_settings(
+            {'aiotao.game.rules': 'aiotao_demo.arena.Arena', 'aiotao.json': 'ujson'}
+        )
+
+
+class Reader:
+    """A member of a state group: keeps what it is sent."""
+
+    is_open = True
+
+    def __init__(self, seen: list[str | bytes]) -> None:
+        self.seen = seen
+
+    def send_nowait(self, data: str | bytes) -> bool:
+        self.seen.append(data)
+        return True
+
+
+class PlainLink:
+    async def send(self, text: str) -> None:
+        pass
+
+    def detach(self) -> None:
+        pass
