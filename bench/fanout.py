@@ -2,10 +2,16 @@
 
     .venv/bin/python bench/fanout.py [--clients 1000] [--broadcasts 50]
                                      [--client-processes 2]
-                                     [--only one|redis|cluster] [--profile DIR]
+                                     [--only raw|one|redis|cluster]
+                                     [--profile DIR]
 
 Serves :mod:`tests.pkgs.broadcastapp` (a room that broadcasts what it
-receives) with gunicorn on aiotao's worker, three times:
+receives) with gunicorn on aiotao's worker, three times, after its peer:
+
+* ``raw``: the same room on raw aiohttp.web (``bench/peers/fanout_aiohttp.py``:
+  a set of sockets and ``await ws.send_str()`` for each; no Pyramid, no
+  aiotao), one ``aiohttp.GunicornWebWorker``: the yardstick.  The ratios
+  ``one``/``raw`` follow the table;
 
 * ``one``: one worker, the in-memory backend;
 * ``redis``: two workers sharing a ``redis-server`` (started here on a
@@ -34,7 +40,7 @@ the last of its connections received it.  Reported:
   number;
 * the workers' CPU time per broadcast.
 
-The targets of the issue end the table: p99 fan-out to 1,000 clients under
+The ratios to ``raw`` and the targets of the issue end the table: p99 fan-out to 1,000 clients under
 100 ms on one worker, under 30 KiB of RSS per idle connection.
 
 ``--profile DIR`` records the workers with ``py-spy`` (``pip install
@@ -220,6 +226,33 @@ def start_gunicorn(
             raise RuntimeError(f'{workers} workers did not start: {server.log_tail()}')
         time.sleep(0.1)
     time.sleep(1)  # every worker has loaded the app
+    return server
+
+
+def start_raw_aiohttp(log_dir: Path) -> ServerProcess:
+    """The peer: ``bench/peers/fanout_aiohttp.py`` on one aiohttp gunicorn worker."""
+    port = free_port()
+    argv = [
+        str(Path(sys.executable).parent / 'gunicorn'),
+        'fanout_aiohttp:app',
+        '--chdir', str(REPO_ROOT / 'bench' / 'peers'),
+        '--worker-class', 'aiohttp.GunicornWebWorker',
+        '--workers', '1',
+        '--bind', f'127.0.0.1:{port}',
+        '--no-control-socket',
+        '--graceful-timeout', '5',
+        '--log-level', 'warning',
+    ]  # fmt: skip
+    server = ServerProcess(
+        'raw aiohttp',
+        argv,
+        port,
+        log_dir / 'fanout-raw.log',
+        cwd=log_dir,
+        env=dict(os.environ),
+        forks_worker=True,
+    )
+    server.wait_until_serving('/pid')
     return server
 
 
@@ -473,6 +506,14 @@ def report(results: Sequence[Figures]) -> str:
             shards = ', '.join(f'{b} {ms:.2f}' for b, ms in r.broker_cpu_ms.items())
             lines.append(f'{r.name}: broker CPU ms per broadcast, by shard: {shards}')
     one = next((r for r in results if r.name == 'one'), None)
+    raw = next((r for r in results if r.name == 'raw'), None)
+    if one is not None and raw is not None:
+        lines += [
+            '',
+            f'aiotao (one) / raw aiohttp: p50 {one.p50_ms / raw.p50_ms:.2f}, '
+            f'p99 {one.p99_ms / raw.p99_ms:.2f}, CPU per broadcast '
+            f'{one.cpu_ms_per_broadcast / raw.cpu_ms_per_broadcast:.2f}',
+        ]
     if one is not None:
         p99 = 'PASS' if one.p99_ms < TARGET_P99_MS else 'FAIL'
         rss = 'PASS' if one.rss_per_connection_kib < TARGET_RSS_KIB else 'FAIL'
@@ -534,7 +575,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument('--clients', type=int, default=1000)
     parser.add_argument('--broadcasts', type=int, default=50)
     parser.add_argument('--client-processes', type=int, default=2)
-    parser.add_argument('--only', choices=('one', 'redis', 'cluster'))
+    parser.add_argument('--only', choices=('raw', 'one', 'redis', 'cluster'))
     parser.add_argument('--profile', type=Path, metavar='DIR')
     return parser.parse_args(argv)
 
@@ -545,6 +586,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix='aiotao-fanout-') as tmp:
         log_dir = Path(tmp)
+        if args.only in (None, 'raw'):
+            server = start_raw_aiohttp(log_dir)
+            try:
+                results.append(
+                    asyncio.run(
+                        run_scenario(
+                            'raw',
+                            [server],
+                            args.clients,
+                            args.broadcasts,
+                            args.client_processes,
+                            args.profile,
+                        )
+                    )
+                )
+            finally:
+                server.stop()
         if args.only in (None, 'one'):
             server = start_gunicorn(log_dir, 1, {})
             try:
