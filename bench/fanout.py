@@ -46,6 +46,9 @@ The ratios to ``raw`` and the targets of the issue end the table: p99
 fan-out to 1,000 clients under 100 ms on one worker, under 30 KiB of RSS
 per idle connection.
 
+``bench/fanout_floor.py`` is the floor under these figures: the same
+fan-out with bare ``socket.send()`` calls and clients that only read.
+
 ``--profile DIR`` records the workers with ``py-spy`` (``pip install
 py-spy``) during the latency run: ``DIR/<scenario>-<pid>.txt`` holds the
 collapsed stacks (flamegraph input), and the busiest functions are printed.
