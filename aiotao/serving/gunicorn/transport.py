@@ -287,6 +287,10 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         if socket.get_write_buffer_size() + len(frame) > self._low_water:
             return False
         socket.write(frame)
+        # aiohttp's count of bytes written since it last looked whether to
+        # wait for the client: kept as send_str() keeps it, so that its next
+        # send_str() looks as soon as it would have
+        writer._output_size += len(frame)
         return True
 
     async def close(self, code: int = 1000, reason: str = '') -> None:
@@ -356,6 +360,7 @@ def _plain_frame_writer(response: web.WebSocketResponse) -> WebSocketWriter | No
         and not writer.compress
         and not writer.use_mask
         and isinstance(getattr(writer, '_closing', None), bool)
+        and isinstance(getattr(writer, '_output_size', None), int)
         and not response.compress
     ):
         return writer
