@@ -2,10 +2,16 @@
 
     .venv/bin/python bench/fanout.py [--clients 1000] [--broadcasts 50]
                                      [--client-processes 2]
-                                     [--only one|redis|cluster] [--profile DIR]
+                                     [--only raw|one|redis|cluster]
+                                     [--profile DIR]
 
 Serves :mod:`tests.pkgs.broadcastapp` (a room that broadcasts what it
-receives) with gunicorn on aiotao's worker, three times:
+receives) with gunicorn on aiotao's worker, three times, after its peer:
+
+* ``raw``: the same room on raw aiohttp.web (``bench/peers/fanout_aiohttp.py``:
+  a set of sockets and ``await ws.send_str()`` for each; no Pyramid, no
+  aiotao), one ``aiohttp.GunicornWebWorker``: the yardstick.  The ratios
+  ``one``/``raw`` follow the table;
 
 * ``one``: one worker, the in-memory backend;
 * ``redis``: two workers sharing a ``redis-server`` (started here on a
@@ -32,10 +38,16 @@ the last of its connections received it.  Reported:
 * **RSS per idle connection**: the workers' ``VmRSS`` (``/proc/PID/status``)
   before and after the clients connected and joined, divided by their
   number;
-* the workers' CPU time per broadcast.
+* the workers' CPU time per broadcast, and the client processes' (``clients
+  cpu``): on a small machine both share the cores, and the fan-out cannot
+  end before both are done.
 
-The targets of the issue end the table: p99 fan-out to 1,000 clients under
-100 ms on one worker, under 30 KiB of RSS per idle connection.
+The ratios to ``raw`` and the targets of the issue end the table: p99
+fan-out to 1,000 clients under 100 ms on one worker, under 30 KiB of RSS
+per idle connection.
+
+``bench/fanout_floor.py`` is the floor under these figures: the same
+fan-out with bare ``socket.send()`` calls and clients that only read.
 
 ``--profile DIR`` records the workers with ``py-spy`` (``pip install
 py-spy``) during the latency run: ``DIR/<scenario>-<pid>.txt`` holds the
@@ -223,6 +235,33 @@ def start_gunicorn(
     return server
 
 
+def start_raw_aiohttp(log_dir: Path) -> ServerProcess:
+    """The peer: ``bench/peers/fanout_aiohttp.py`` on one aiohttp gunicorn worker."""
+    port = free_port()
+    argv = [
+        str(Path(sys.executable).parent / 'gunicorn'),
+        'fanout_aiohttp:app',
+        '--chdir', str(REPO_ROOT / 'bench' / 'peers'),
+        '--worker-class', 'aiohttp.GunicornWebWorker',
+        '--workers', '1',
+        '--bind', f'127.0.0.1:{port}',
+        '--no-control-socket',
+        '--graceful-timeout', '5',
+        '--log-level', 'warning',
+    ]  # fmt: skip
+    server = ServerProcess(
+        'raw aiohttp',
+        argv,
+        port,
+        log_dir / 'fanout-raw.log',
+        cwd=log_dir,
+        env=dict(os.environ),
+        forks_worker=True,
+    )
+    server.wait_until_serving('/pid')
+    return server
+
+
 # -- one scenario --------------------------------------------------------------
 
 
@@ -239,6 +278,8 @@ class Figures:
     deliveries_per_second: float
     rss_per_connection_kib: float
     cpu_ms_per_broadcast: float
+    #: the client processes' CPU time per broadcast (same cores, same window)
+    client_cpu_ms_per_broadcast: float
     missing: int
     #: clients the server closed (too slow: 1008) or that failed
     errors: int
@@ -386,6 +427,8 @@ async def run_scenario(
         profilers = start_profilers(name, worker_pids, profile) if profile else []
         await asyncio.sleep(1.0 if profile else 0)
         cpu_before = sum(cpu_seconds(pid) for pid in worker_pids)
+        client_pids = [proc.pid for proc in procs if proc.pid is not None]
+        clients_before = sum(cpu_seconds(pid) for pid in client_pids)
         brokers_before = {broker: cpu_seconds(pid) for broker, pid in brokers.items()}
         sent_at: dict[int, float] = {}
         for number in range(broadcasts):
@@ -393,6 +436,7 @@ async def run_scenario(
             await asyncio.sleep(INTERVAL)
         await asyncio.sleep(1.0)
         cpu_after = sum(cpu_seconds(pid) for pid in worker_pids)
+        clients_after = sum(cpu_seconds(pid) for pid in client_pids)
         broker_cpu_ms = {
             broker: (cpu_seconds(pid) - brokers_before[broker]) * 1000 / broadcasts
             for broker, pid in brokers.items()
@@ -443,6 +487,9 @@ async def run_scenario(
         deliveries_per_second=burst_delivered / (burst_end - sent_at[burst[0]]),
         rss_per_connection_kib=(rss_after - rss_before) / clients,
         cpu_ms_per_broadcast=(cpu_after - cpu_before) * 1000 / broadcasts,
+        client_cpu_ms_per_broadcast=(clients_after - clients_before)
+        * 1000
+        / broadcasts,
         missing=missing,
         errors=errors,
         broker_cpu_ms=broker_cpu_ms,
@@ -457,7 +504,7 @@ def report(results: Sequence[Figures]) -> str:
         f'{"scenario":<10} {"clients (per worker)":<24} {"1st ms":>7} '
         f'{"p50 ms":>7} {"p99 ms":>7} '
         f'{"max ms":>7} {"deliv/s":>9} {"KiB/conn":>9} {"cpu ms/bc":>10} '
-        f'{"missing":>8} {"closed":>7}',
+        f'{"clients cpu":>12} {"missing":>8} {"closed":>7}',
     ]
     for r in results:
         spread = '+'.join(str(n) for n in sorted(r.workers.values(), reverse=True))
@@ -466,13 +513,21 @@ def report(results: Sequence[Figures]) -> str:
             f'{r.p50_ms:>7.1f} '
             f'{r.p99_ms:>7.1f} {r.max_ms:>7.1f} {r.deliveries_per_second:>9.0f} '
             f'{r.rss_per_connection_kib:>9.1f} {r.cpu_ms_per_broadcast:>10.2f} '
-            f'{r.missing:>8} {r.errors:>7}'
+            f'{r.client_cpu_ms_per_broadcast:>12.2f} {r.missing:>8} {r.errors:>7}'
         )
     for r in results:
         if r.broker_cpu_ms:
             shards = ', '.join(f'{b} {ms:.2f}' for b, ms in r.broker_cpu_ms.items())
             lines.append(f'{r.name}: broker CPU ms per broadcast, by shard: {shards}')
     one = next((r for r in results if r.name == 'one'), None)
+    raw = next((r for r in results if r.name == 'raw'), None)
+    if one is not None and raw is not None:
+        lines += [
+            '',
+            f'aiotao (one) / raw aiohttp: p50 {one.p50_ms / raw.p50_ms:.2f}, '
+            f'p99 {one.p99_ms / raw.p99_ms:.2f}, CPU per broadcast '
+            f'{one.cpu_ms_per_broadcast / raw.cpu_ms_per_broadcast:.2f}',
+        ]
     if one is not None:
         p99 = 'PASS' if one.p99_ms < TARGET_P99_MS else 'FAIL'
         rss = 'PASS' if one.rss_per_connection_kib < TARGET_RSS_KIB else 'FAIL'
@@ -534,7 +589,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument('--clients', type=int, default=1000)
     parser.add_argument('--broadcasts', type=int, default=50)
     parser.add_argument('--client-processes', type=int, default=2)
-    parser.add_argument('--only', choices=('one', 'redis', 'cluster'))
+    parser.add_argument('--only', choices=('raw', 'one', 'redis', 'cluster'))
     parser.add_argument('--profile', type=Path, metavar='DIR')
     return parser.parse_args(argv)
 
@@ -545,6 +600,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[Figures] = []
     with tempfile.TemporaryDirectory(prefix='aiotao-fanout-') as tmp:
         log_dir = Path(tmp)
+        if args.only in (None, 'raw'):
+            server = start_raw_aiohttp(log_dir)
+            try:
+                results.append(
+                    asyncio.run(
+                        run_scenario(
+                            'raw',
+                            [server],
+                            args.clients,
+                            args.broadcasts,
+                            args.client_processes,
+                            args.profile,
+                        )
+                    )
+                )
+            finally:
+                server.stop()
         if args.only in (None, 'one'):
             server = start_gunicorn(log_dir, 1, {})
             try:

@@ -174,6 +174,8 @@ class WebsocketConnection:
         self._queue: deque[_Outgoing] = deque()
         self._in_flight: _Outgoing | None = None
         self._writer: asyncio.Task[None] | None = None
+        # the loop's shared writer, found once: asked for every broadcast
+        self._shared_writer: _SharedWriter | None = None
         self._idle_waiter: asyncio.Future[None] | None = None
         self._closing: asyncio.Task[None] | None = None
         self._close_code: int | None = None
@@ -376,11 +378,41 @@ class WebsocketConnection:
                 # send_nowait(), i.e. a broadcast: written by the loop's
                 # shared writer, one task for all the connections that take
                 # their message at once rather than a task each
-                _shared_writer().add(self)
+                shared = self._shared_writer
+                if shared is None:
+                    shared = self._shared_writer = _shared_writer()
+                shared.add(self)
             else:
                 self._writer = asyncio.get_running_loop().create_task(
                     self._drain_queue()
                 )
+        return True
+
+    def _write_shared_now(self) -> bool:
+        """The shared writer's turn, without a coroutine where the transport allows.
+
+        Writes the queued messages the transport sends at once
+        (:meth:`~aiotao.websocket.transport.WebsocketTransport.send_now`):
+        ``True`` once this connection's turn is over, ``False`` when the
+        rest needs :meth:`_write_shared` (the transport has no such path,
+        or the socket's buffer is getting full).
+        """
+        queue = self._queue
+        send_now = self._transport.send_now
+        try:
+            while queue and self._state is not _CLOSED:
+                item = queue[0]
+                if not send_now(item.data):
+                    return False
+                queue.popleft()
+                written = item.written
+                if written is not None and not written.done():
+                    written.set_result(None)
+        except ConnectionClosed as exc:
+            self._fail_pending(self._lost(exc))
+        self._writing = False
+        if queue or self._idle_waiter is not None:
+            self._writing_stopped()
         return True
 
     async def _write_shared(self) -> None:
@@ -627,7 +659,9 @@ class _SharedWriter:
                 batch = deque(self._pending)
                 self._pending = []
                 while batch:
-                    await batch.popleft()._write_shared()
+                    connection = batch.popleft()
+                    if not connection._write_shared_now():
+                        await connection._write_shared()
         finally:
             self._task = None
             # cancelled (the loop is stopping): whoever is left writes alone

@@ -98,6 +98,20 @@ class WebsocketTransport(abc.ABC):
         """
         return True
 
+    def send_now(self, data: Message) -> bool:
+        """Send ``data`` at once, without a coroutine, if this transport can.
+
+        ``True``: the message is written (handed to the socket, as a
+        :meth:`send` that did not wait).  ``False``: nothing was written,
+        and :meth:`send` is the way (the socket's buffer is too full, or the
+        transport has no such path: this default).  Raises
+        :exc:`~aiotao.websocket.exceptions.ConnectionClosed` as :meth:`send`
+        does.  Called by the connection's broadcast delivery, where a
+        coroutine per message and client costs more than the write; the
+        same rule holds as for :meth:`send`: one sender at a time.
+        """
+        return False
+
     @abc.abstractmethod
     async def close(self, code: int = 1000, reason: str = '') -> None:
         """Start (or finish) the closing handshake; safe to call twice.

@@ -12,6 +12,7 @@ MODULES = [
     'aiotao.websocket.connection',
     'aiotao.websocket.shutdown',
     'aiotao.websocket.exceptions',
+    'aiotao.websocket.frames',
     'aiotao.websocket.groups',
     'aiotao.websocket.handshake',
     'aiotao.websocket.limits',

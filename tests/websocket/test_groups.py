@@ -39,8 +39,11 @@ async def read_all(client: ClientConnection, count: int) -> list[bytes]:
     return [await client.recv() for _ in range(count)]  # type: ignore[misc]
 
 
+# 12.5 MiB either way: big messages, and small ones that sockets take at
+# once until the slow client's buffer fills
+@pytest.mark.parametrize('count, size', [(200, 64 * 1024), (3200, 4096)])
 async def test_broadcast_reaches_fast_clients_despite_closed_and_slow_ones(
-    start: StartServer,
+    start: StartServer, count: int, size: int
 ) -> None:
     server = await start(**{'aiotao.websocket.max_queue': '8'})
     groups = get_groups(server.registry)
@@ -54,7 +57,6 @@ async def test_broadcast_reaches_fast_clients_despite_closed_and_slow_ones(
         before = groups.members('lobby')
         await leaving.close()  # no waiting: it may still be a member below
 
-        count, size = 200, 64 * 1024
         readers = [asyncio.create_task(read_all(client, count)) for client in fast]
         loop = asyncio.get_running_loop()
         slowest_call = 0.0
@@ -116,6 +118,42 @@ async def test_a_broadcast_to_idle_clients_is_written_by_one_task(
         if server.kind == 'aiohttp':
             # (the readers above are 50 tasks of the test's own)
             assert created - 50 <= 3, f'{created - 50} tasks for 3 broadcasts'
+
+
+async def test_broadcasts_and_sends_reach_each_client_in_order(
+    server: RunningServer,
+) -> None:
+    # Broadcasts to plain clients are written as one frame's bytes (the
+    # aiohttp server); to compressed ones, one by one: both get every
+    # message, text as text, in order with what send() sent in between.
+    groups = get_groups(server.registry)
+    async with AsyncExitStack() as stack:
+        plain = [await join_room(stack, server) for _ in range(3)]
+        compressed = []
+        for _ in range(3):
+            client = await stack.enter_async_context(
+                connect(server.ws('/room/lobby'), compression='deflate')
+            )
+            assert await client.recv() == 'joined'
+            compressed.append(client)
+        await wait_for(lambda: len(groups.members('lobby')) == 6)
+        members = list(groups.members('lobby'))
+        expected: list[str | bytes] = []
+        for i in range(20):
+            sent = [f'text {i}', f'bytes {i}'.encode(), f'{i} ' + 'é' * 100]
+            for message in sent:
+                groups.deliver('lobby', message)
+            for member in members:  # behind the broadcasts still queued
+                await member.send(f'sent {i}')  # type: ignore[attr-defined]
+            expected += [*sent, f'sent {i}']
+        received = await asyncio.wait_for(
+            asyncio.gather(
+                *(read_all(client, len(expected)) for client in plain + compressed)
+            ),
+            10,
+        )
+        for messages in received:
+            assert messages == expected
 
 
 async def test_clients_broadcast_to_their_room(server: RunningServer) -> None:

@@ -19,8 +19,10 @@ import asyncio
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.http_websocket import WebSocketWriter
 
 from aiotao.websocket.exceptions import ConnectionClosed, HandshakeError, InvalidState
+from aiotao.websocket.frames import server_frame
 from aiotao.websocket.handshake import handshake_problem
 from aiotao.websocket.limits import DEFAULT_LIMITS, Limits, exceeds
 from aiotao.websocket.transport import Message, WebsocketTransport
@@ -108,6 +110,12 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         self._socket: asyncio.Transport | None = None
         # the low-water mark less a frame's header and deflate's framing
         self._room = 0
+        # the low-water mark, for send_now(), which knows its frame's size
+        self._low_water = 0
+        # aiohttp's frame writer when this connection's frames are the same
+        # bytes as every other's (no deflate, no mask): send_now() writes
+        # those bytes itself; None: send_now() declines
+        self._plain_writer: WebSocketWriter | None = None
 
     @property
     def response(self) -> web.WebSocketResponse:
@@ -163,6 +171,8 @@ class AiohttpWebsocketTransport(WebsocketTransport):
             socket.set_write_buffer_limits(high=limits.write_buffer)
             low_water = socket.get_write_buffer_limits()[0]
             self._room = low_water - _FRAME_OVERHEAD
+            self._low_water = low_water
+            self._plain_writer = _plain_frame_writer(response)
         self.accepted = True
 
     async def receive(self) -> Message | None:
@@ -249,6 +259,40 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         # 4, deflate adds a little; the header is in the room's margin
         return socket.get_write_buffer_size() + 5 * len(data) > self._room
 
+    def send_now(self, data: Message) -> bool:
+        """Write ``data``'s frame as bytes when the socket takes it without waiting.
+
+        What ``send_str``/``send_bytes`` would write (aiohttp frames the
+        message and writes it to the socket, which is not paused), minus
+        their coroutines and the encoding: the frame comes from
+        :func:`~aiotao.websocket.frames.server_frame`, built once for all
+        the connections a broadcast reaches.  Declines (``False``) with
+        permessage-deflate (each connection compresses with its own state)
+        and when the frame would take the buffer over the low-water mark
+        (the case where :meth:`send` may wait).
+        """
+        writer = self._plain_writer
+        if writer is None:
+            return False
+        response = self._response
+        if self._close_started or response is None or response.closed:
+            raise ConnectionClosed(self._close_code or _ABNORMAL, self._close_reason)
+        socket = self._socket
+        assert socket is not None  # (set together with the writer)
+        if writer._closing or socket.is_closing():
+            # as send_str() finds it: the peer went away under us
+            self._record(_ABNORMAL, 'connection lost')
+            raise ConnectionClosed(self._close_code or _ABNORMAL, self._close_reason)
+        frame = server_frame(data)
+        if socket.get_write_buffer_size() + len(frame) > self._low_water:
+            return False
+        socket.write(frame)
+        # aiohttp's count of bytes written since it last looked whether to
+        # wait for the client: kept as send_str() keeps it, so that its next
+        # send_str() looks as soon as it would have
+        writer._output_size += len(frame)
+        return True
+
     async def close(self, code: int = 1000, reason: str = '') -> None:
         response = self._response
         if response is None or self._close_started:
@@ -300,6 +344,27 @@ class AiohttpWebsocketTransport(WebsocketTransport):
         transport = self.request.transport
         if transport is not None:
             transport.abort()
+
+
+def _plain_frame_writer(response: web.WebSocketResponse) -> WebSocketWriter | None:
+    """aiohttp's writer of ``response`` if its frames are plain bytes, else ``None``.
+
+    Plain: neither compressed (permessage-deflate was not agreed) nor
+    masked (a server's never are).  The writer is aiohttp's private
+    ``_writer`` (aiohttp 3.9 to 3.14); where it is missing or looks
+    different, ``send_now()`` declines and ``send()`` does the work.
+    """
+    writer = getattr(response, '_writer', None)
+    if (
+        isinstance(writer, WebSocketWriter)
+        and not writer.compress
+        and not writer.use_mask
+        and isinstance(getattr(writer, '_closing', None), bool)
+        and isinstance(getattr(writer, '_output_size', None), int)
+        and not response.compress
+    ):
+        return writer
+    return None
 
 
 def _environ_view(request: web.BaseRequest) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from aiotao.serving.gunicorn.transport import AiohttpWebsocketTransport
+from aiotao.websocket.exceptions import ConnectionClosed
 from aiotao.websocket.limits import Limits
 
 Seen = dict[str, Any]
@@ -258,3 +259,89 @@ async def test_a_client_that_stops_reading_costs_at_most_the_write_buffer(
             await ws.close()
     # the buffer, and the frame that took it over the mark
     assert most <= write_buffer + len(message) + 16
+
+
+@pytest.fixture
+async def sending_now() -> AsyncIterator[tuple[str, asyncio.Queue[Seen]]]:
+    """A server that sends with ``send_now`` and ``send`` in turn, and reports."""
+    seen: asyncio.Queue[Seen] = asyncio.Queue()
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        transport = AiohttpWebsocketTransport(request)
+        await transport.accept()
+        report: Seen = {'written': []}
+        for message in ['hello', b'\x00\x01', 'é' * 100, b'y' * 70_000, 'last']:
+            if transport.send_now(message):
+                report['written'].append(message)
+            else:
+                await transport.send(message)  # what a connection does then
+        await transport.send('sent')
+        await transport.close()
+        with contextlib.suppress(ConnectionClosed):
+            transport.send_now('after close')
+            report['after close'] = 'written'
+        await seen.put(report)
+        return transport.response
+
+    async with served(handler) as url:
+        yield url, seen
+
+
+@pytest.mark.timeout(20)
+async def test_send_now_writes_the_frames_send_would(
+    sending_now: tuple[str, asyncio.Queue[Seen]],
+) -> None:
+    url, seen = sending_now
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url) as ws:
+            received = [message.data async for message in ws]
+    report = await asyncio.wait_for(seen.get(), 10)
+    # every message arrives as itself, text as text, in order
+    assert received == ['hello', b'\x00\x01', 'é' * 100, b'y' * 70_000, 'last', 'sent']
+    # written at once, except the frame bigger than the buffer's low-water
+    # mark: send() takes it, and it may wait
+    assert report['written'] == ['hello', b'\x00\x01', 'é' * 100, 'last']
+    # a closed connection raises, as send() does
+    assert 'after close' not in report
+
+
+@pytest.mark.timeout(20)
+async def test_send_now_declines_with_permessage_deflate(
+    sending_now: tuple[str, asyncio.Queue[Seen]],
+) -> None:
+    # each connection compresses with its own state: no bytes to share
+    url, seen = sending_now
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(url, compress=15) as ws:
+            assert ws.compress == 15
+            received = [message.data async for message in ws]
+    report = await asyncio.wait_for(seen.get(), 10)
+    assert received == ['hello', b'\x00\x01', 'é' * 100, b'y' * 70_000, 'last', 'sent']
+    assert report['written'] == []
+
+
+@pytest.mark.timeout(20)
+async def test_send_now_declines_once_the_buffer_is_full() -> None:
+    seen: asyncio.Queue[Seen] = asyncio.Queue()
+
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        transport = AiohttpWebsocketTransport(request)
+        await transport.accept()
+        socket = request.transport
+        assert socket is not None
+        written = 0
+        # the client reads nothing: its window and the kernel's fill up
+        while transport.send_now(b'x' * 1000):
+            written += 1
+            await asyncio.sleep(0)  # the loop tries the socket again
+        await seen.put({'written': written, 'buffered': socket.get_write_buffer_size()})
+        transport.abort()
+        return transport.response
+
+    async with served(handler) as url, aiohttp.ClientSession() as session:
+        async with session.ws_connect(url, max_msg_size=0) as ws:
+            report = await asyncio.wait_for(seen.get(), 15)
+            await ws.close()
+    assert report['written'] > 0
+    # never over the low-water mark: what send() writes without waiting
+    assert report['buffered'] <= Limits().write_buffer // 4
