@@ -16,11 +16,12 @@ The rules are the arena where a shot fired scores a point
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,29 @@ def score(player: TestPlayer, seat: str) -> int:
     return int(player.players[seat]['score'])
 
 
+def keep_firing(
+    player: TestPlayer, aim: float, seqs: Iterator[int]
+) -> asyncio.Task[None]:
+    """``player`` fires at ``aim`` until the task is stopped.
+
+    Said again every half second: a ship that is shot down stops firing
+    (the arena's rule), and a sitting ship among bots is shot down now and
+    then, which would leave the test waiting for scores that never come.
+    """
+
+    async def fire() -> None:
+        while True:
+            await player.send('input', fire=True, aim=aim, seq=next(seqs))
+            await asyncio.sleep(0.5)
+
+    return asyncio.create_task(fire())
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 @pytest.mark.timeout(90)
 async def test_a_killed_owners_room_resumes_with_every_seat_and_score(
     workers: Workers,
@@ -123,15 +147,17 @@ async def test_a_killed_owners_room_resumes_with_every_seat_and_score(
             joined = await bob.join(room=room, name='bob')
             bob_seat = joined['seat']
             assert joined['worker'] == owner  # bob is relayed to the owner
-            await ana.send('input', fire=True, aim=1.0, seq=1)
-            await bob.send('input', fire=True, aim=-1.0, seq=1)
+            ana_seqs, bob_seqs = itertools.count(1), itertools.count(1)
+            ana_firing = keep_firing(ana, 1.0, ana_seqs)
+            bob_firing = keep_firing(bob, -1.0, bob_seqs)
             await bob.wait_for(
                 lambda p: score(p, bob_seat) >= 3 and score(p, ana_seat) >= 3,
                 timeout=15,
             )
             # bob stops scoring long enough before the kill for a
             # checkpoint to hold his final score; ana scores to the end
-            await bob.send('input', fire=False, seq=2)
+            await stop(bob_firing)
+            await bob.send('input', fire=False, seq=next(bob_seqs))
             await asyncio.sleep(CHECKPOINT_INTERVAL * 2)
             bob_final = score(bob, bob_seat)
             ana_earlier = score(bob, ana_seat)
@@ -140,6 +166,7 @@ async def test_a_killed_owners_room_resumes_with_every_seat_and_score(
             assert ana_last > ana_earlier  # (still playing)
             tick_before = bob.tick
 
+            await stop(ana_firing)
             os.kill(owner, signal.SIGKILL)
             killed = time.monotonic()
             welcomes = len(bob.messages)
@@ -194,10 +221,13 @@ async def test_a_killed_owners_room_resumes_with_every_seat_and_score(
             assert bob.tick >= tick_before - (CHECKPOINT_INTERVAL + 1) * 20
 
             # and the game goes on: bob scores again, ana sees it
-            await bob.send('input', fire=True, aim=-1.0, seq=3)
-            await ana_again.wait_for(
-                lambda p: score(p, bob_seat) >= bob_final + 2, timeout=10
-            )
+            bob_firing = keep_firing(bob, -1.0, bob_seqs)
+            try:
+                await ana_again.wait_for(
+                    lambda p: score(p, bob_seat) >= bob_final + 2, timeout=10
+                )
+            finally:
+                await stop(bob_firing)
 
 
 def other_version(text: str) -> str:
