@@ -594,6 +594,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def measure(name: str, server: ServerProcess, args: argparse.Namespace) -> Figures:
+    """One scenario on ``server`` (stopped afterwards, whatever happens)."""
+    try:
+        return asyncio.run(
+            run_scenario(
+                name,
+                [server],
+                args.clients,
+                args.broadcasts,
+                args.client_processes,
+                args.profile,
+            )
+        )
+    finally:
+        server.stop()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     raise_open_files_limit()
@@ -601,57 +618,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix='aiotao-fanout-') as tmp:
         log_dir = Path(tmp)
         if args.only in (None, 'raw'):
-            server = start_raw_aiohttp(log_dir)
-            try:
-                results.append(
-                    asyncio.run(
-                        run_scenario(
-                            'raw',
-                            [server],
-                            args.clients,
-                            args.broadcasts,
-                            args.client_processes,
-                            args.profile,
-                        )
-                    )
-                )
-            finally:
-                server.stop()
+            results.append(measure('raw', start_raw_aiohttp(log_dir), args))
         if args.only in (None, 'one'):
-            server = start_gunicorn(log_dir, 1, {})
-            try:
-                results.append(
-                    asyncio.run(
-                        run_scenario(
-                            'one',
-                            [server],
-                            args.clients,
-                            args.broadcasts,
-                            args.client_processes,
-                            args.profile,
-                        )
-                    )
-                )
-            finally:
-                server.stop()
+            results.append(measure('one', start_gunicorn(log_dir, 1, {}), args))
         if args.only in (None, 'redis'):
             with RedisServer(log_dir / 'redis') as redis:
                 server = start_gunicorn(log_dir, 2, {'aiotao.broadcast': redis.url})
-                try:
-                    results.append(
-                        asyncio.run(
-                            run_scenario(
-                                'redis',
-                                [server],
-                                args.clients,
-                                args.broadcasts,
-                                args.client_processes,
-                                args.profile,
-                            )
-                        )
-                    )
-                finally:
-                    server.stop()
+                results.append(measure('redis', server, args))
         if args.only in (None, 'cluster'):
             results.append(run_cluster(log_dir, args))
     print(report(results))
