@@ -352,10 +352,12 @@ class WebsocketConnection:
         await self.send(json.dumps(obj, separators=(',', ':'), ensure_ascii=False))
 
     def send_nowait(self, data: Message) -> bool:
-        """Queue ``data`` without waiting; ``False`` if it was not queued.
+        """Send or queue ``data`` without waiting; ``False`` if it was not taken.
 
         What broadcasts use: a closed connection is skipped, and a full
-        queue closes the connection (code 1008) instead of waiting.
+        queue closes the connection (code 1008) instead of waiting.  With
+        nothing queued before it, the message is written at once where the
+        transport can (:meth:`~aiotao.websocket.transport.WebsocketTransport.send_now`).
         """
         if not isinstance(data, (str, bytes)):
             raise TypeError(
@@ -363,6 +365,16 @@ class WebsocketConnection:
             )
         if self._state is not _OPEN:
             return False
+        if not self._writing and not self._queue:
+            # Nothing ahead of it: straight to the socket where the transport
+            # can, so a broadcast's first members have it while the others
+            # are still being reached (not all queued, then all written).
+            try:
+                if self._transport.send_now(data):
+                    return True
+            except ConnectionClosed as exc:
+                self._lost(exc)
+                return False
         return self._enqueue(_Outgoing(data, None))
 
     def _enqueue(self, item: _Outgoing) -> bool:

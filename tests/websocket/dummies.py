@@ -17,8 +17,11 @@ from aiotao.websocket.transport import Message, WebsocketTransport
 class DummyTransport(WebsocketTransport):
     """Messages in through :meth:`feed`, out into :attr:`sent`."""
 
-    def __init__(self, *, refuse: str | None = None) -> None:
+    def __init__(self, *, refuse: str | None = None, writes_now: bool = False) -> None:
         self.refuse = refuse
+        #: True: :meth:`send_now` writes while :attr:`writable` is set, as the
+        #: gunicorn transport does while the socket's buffer has room.
+        self.writes_now = writes_now
         self.incoming: asyncio.Queue[Message | None] = asyncio.Queue()
         self.sent: list[Message] = []
         #: Cleared: send() blocks, as on a client that stopped reading.
@@ -66,6 +69,21 @@ class DummyTransport(WebsocketTransport):
             raise ConnectionClosed(self._code or 1006, self._reason)
         await self.writable.wait()
         self.sent.append(data)
+
+    def lose(self) -> None:
+        """The network connection breaks: sends raise, as after a reset."""
+        self._ended = True
+        self._code, self._reason = 1006, 'connection lost'
+
+    def send_now(self, data: Message) -> bool:
+        if not self.writes_now:
+            return False
+        if self.closes or self._ended:
+            raise ConnectionClosed(self._code or 1006, self._reason)
+        if not self.writable.is_set():
+            return False
+        self.sent.append(data)
+        return True
 
     async def close(self, code: int = 1000, reason: str = '') -> None:
         self.closes.append((code, reason))

@@ -184,6 +184,36 @@ async def test_full_queue_drops_the_client_with_1008(
         await ws.send('after')
 
 
+async def test_send_nowait_writes_at_once_when_nothing_waits() -> None:
+    transport = DummyTransport(writes_now=True)
+    ws = WebsocketConnection(transport, make_request(), Limits(max_queue=3))
+    await ws.accept()
+    # written before any other task runs: a broadcast's first members have
+    # it while the others are still being reached
+    assert ws.send_nowait('first')
+    assert transport.sent == ['first']
+    # once the socket is full, messages queue, and later ones keep their place
+    transport.writable.clear()
+    assert ws.send_nowait('queued')
+    transport.writable.set()
+    assert ws.send_nowait('behind it')
+    assert transport.sent == ['first']
+    await asyncio.sleep(0.01)
+    assert transport.sent == ['first', 'queued', 'behind it']
+    await ws.close()
+
+
+async def test_send_nowait_skips_a_connection_found_gone() -> None:
+    transport = DummyTransport(writes_now=True)
+    ws = WebsocketConnection(transport, make_request())
+    await ws.accept()
+    transport.lose()
+    assert not ws.send_nowait('lost')
+    assert ws.state is not State.OPEN
+    assert transport.sent == []
+    assert not ws.send_nowait('after')
+
+
 async def test_send_waits_at_most_send_timeout(
     ws: WebsocketConnection, transport: DummyTransport
 ) -> None:
