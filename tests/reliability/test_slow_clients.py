@@ -178,7 +178,7 @@ async def test_slow_clients_do_not_starve_normal_traffic(
     assert alive(worker) and server.worker_pids() == [worker]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Measurement:
     """``/hello`` served in one window: the answers and the worker's CPU time."""
 

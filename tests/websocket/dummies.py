@@ -64,9 +64,13 @@ class DummyTransport(WebsocketTransport):
                 self._code, self._reason = 1000, 'client closed'
         return message
 
-    async def send(self, data: Message) -> None:
+    def _check_open(self) -> None:
+        """Raise as a real transport does once the connection is closed or lost."""
         if self.closes or self._ended:
             raise ConnectionClosed(self._code or 1006, self._reason)
+
+    async def send(self, data: Message) -> None:
+        self._check_open()
         await self.writable.wait()
         self.sent.append(data)
 
@@ -78,8 +82,7 @@ class DummyTransport(WebsocketTransport):
     def send_now(self, data: Message) -> bool:
         if not self.writes_now:
             return False
-        if self.closes or self._ended:
-            raise ConnectionClosed(self._code or 1006, self._reason)
+        self._check_open()
         if not self.writable.is_set():
             return False
         self.sent.append(data)
