@@ -9,7 +9,6 @@ still run, and the worker neither leaks nor spins (aiopyramid locks up at
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 
@@ -17,15 +16,9 @@ import aiohttp
 import pytest
 
 from tests.harness.gunicorn import ServerProcess
+from tests.reliability.probes import cpu_seconds
 
 CLIENTS = 20
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time used by process ``pid`` so far."""
-    with open(f'/proc/{pid}/stat') as stat:
-        fields = stat.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 async def view_events(server: ServerProcess) -> list[str]:
