@@ -15,9 +15,11 @@ aiohttp's low-level server, as here):
   measuring client itself costs; it is subtracted from the others;
 * ``lowlevel``: aiohttp's low-level server with a trivial handler;
 * ``aiohttp``: raw aiohttp.web (``bench/peers/aiohttp_app.py``);
-* ``pyramid-inline``: stock Pyramid's sync router called inline from a
-  low-level aiohttp handler with a minimal environ, the least any Pyramid
-  on aiohttp can cost (a floor, not a server anyone should run);
+* ``pyramid-inline``: stock Pyramid's sync router (the app of
+  ``bench/peers/pyramid_sync.py``) called inline from a low-level aiohttp
+  handler with a minimal environ (``bench/peers/pyramid_inline.py``), the
+  least any Pyramid on aiohttp can cost (a floor, not a server anyone
+  should run);
 * ``aiotao``: the app of ``bench/aiotao.ini`` on ``AiohttpHandler``;
 * ``baseline`` (``--baseline DIR``): the same with the ``aiotao`` package
   of another checkout.
@@ -71,9 +73,9 @@ async def make_server(kind: str) -> Any:
 
         return web.Server(trivial, access_log=None)
     if kind == 'aiohttp':
-        from aiohttp_app import app
+        from aiohttp_app import app as aiohttp_app
 
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(aiohttp_app, access_log=None)
         await runner.setup()
         return runner.server
     if kind == 'pyramid-inline':
@@ -93,42 +95,11 @@ async def make_server(kind: str) -> Any:
 
 
 def pyramid_inline_handler() -> Any:
-    import io
+    """Stock Pyramid's router inline (``peers/pyramid_inline.py``), sync Pyramid's app."""
+    from pyramid_inline import inline_handler
+    from pyramid_sync import app as router
 
-    from aiohttp import web
-    from pyramid.config import Configurator
-
-    def hello(request: Any) -> str:
-        return 'Hello, world!'
-
-    config = Configurator(settings={})
-    config.add_route('hello', '/hello')
-    config.add_view(hello, route_name='hello', renderer='string')
-    router = config.make_wsgi_app()
-
-    async def handler(request: web.BaseRequest) -> web.Response:
-        path, _, query = request.raw_path.partition('?')
-        environ = {
-            'REQUEST_METHOD': request.method,
-            'SCRIPT_NAME': '',
-            'PATH_INFO': path,
-            'QUERY_STRING': query,
-            'SERVER_NAME': '127.0.0.1',
-            'SERVER_PORT': '80',
-            'SERVER_PROTOCOL': 'HTTP/1.1',
-            'wsgi.url_scheme': 'http',
-            'wsgi.input': io.BytesIO(),
-            'HTTP_HOST': request.headers.get('Host', ''),
-        }
-        with router.request_context(environ) as pyramid_request:
-            response = router.invoke_request(pyramid_request)
-        return web.Response(
-            status=response.status_int,
-            headers=response.headerlist,
-            body=response.body,
-        )
-
-    return handler
+    return inline_handler(router)
 
 
 async def serve_requests(kind: str, path: str, requests: int) -> None:
@@ -198,7 +169,7 @@ def main() -> None:
         kinds.insert(0, 'client')
     if args.path != '/hello':
         # the trivial servers answer /hello only
-        kinds = [k for k in kinds if k in ('client', 'aiohttp', 'aiotao')]
+        kinds = [k for k in kinds if k not in ('lowlevel',)]
     runs = [(kind, kind, '') for kind in kinds]
     if args.baseline:
         runs.append(('baseline', 'aiotao', str(Path(args.baseline).resolve())))

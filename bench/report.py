@@ -70,6 +70,16 @@ class Row:
     key: str
     label: str
     websocket: bool
+    #: The endpoints the server serves, if not all.
+    only: frozenset[str] | None = None
+
+    def missing(self, endpoint: str, websocket: bool) -> str:
+        """Why the server has no result for ``endpoint`` ('' if it should have)."""
+        if websocket and not self.websocket:
+            return 'n/a (no websocket)'
+        if self.only is not None and endpoint not in self.only:
+            return 'n/a (not served)'
+        return ''
 
 
 def _ratio(ratio: float | None) -> str:
@@ -89,8 +99,7 @@ def table(results: Results, rows: Sequence[Row], endpoints: Mapping[str, str]) -
         for row in rows:
             best = results.best(endpoint, row.key)
             if best is None:
-                websocket = unit == 'msg/s'
-                reason = 'n/a (no websocket)' if websocket and not row.websocket else ''
+                reason = row.missing(endpoint, websocket=unit == 'msg/s')
                 lines.append(f'{name:<14}{row.label:<28}{reason:>20}'.rstrip())
             else:
                 aiohttp, pyramid = (
@@ -105,6 +114,21 @@ def table(results: Results, rows: Sequence[Row], endpoints: Mapping[str, str]) -
                 )
             name = ''
     return '\n'.join(lines)
+
+
+def against_floor(results: Results, endpoints: Sequence[str]) -> str:
+    """aiotao's rates over stock Pyramid's router inline (``floor``), if measured."""
+    ratios = [
+        f'{endpoint} {ratio:.2f}x'
+        for endpoint in endpoints
+        if (ratio := results.ratio(endpoint, 'aiotao', 'floor')) is not None
+    ]
+    if not ratios:
+        return ''
+    return (
+        'aiotao over stock Pyramid inline (the floor of any Pyramid on aiohttp): '
+        + ', '.join(ratios)
+    )
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
                                       [--only hello] [--quick] [--check]
                                       [--baseline DIR]
 
-Starts four servers on 127.0.0.1, one worker process each:
+Starts five servers on 127.0.0.1, one worker process each:
 
 * ``aiotao``: the demo's endpoints (``bench/aiotao.ini``, app in
   ``bench/peers/aiotao_app.py``) on ``aiotao.serving.gunicorn.Worker``;
@@ -12,9 +12,14 @@ Starts four servers on 127.0.0.1, one worker process each:
   ``aiohttp.GunicornWebWorker``;
 * ``pyramid``: stock sync Pyramid (``bench/peers/pyramid_sync.py``) on
   gunicorn ``gthread`` with 32 threads (no websocket);
-* ``starlette``: Starlette (``bench/peers/starlette_app.py``) on uvicorn.
+* ``starlette``: Starlette (``bench/peers/starlette_app.py``) on uvicorn;
+* ``floor``: stock Pyramid's router called inline from aiohttp.web
+  (``bench/peers/pyramid_inline.py``), the least any Pyramid pipeline on
+  aiohttp costs, so that aiotao is seen against what Pyramid itself
+  allows; its views are sync Pyramid's, so it serves neither ``/sleep``
+  (the view blocks) nor the websocket.
 
-All four serve the same endpoints and render the same Jinja2 template.  The
+All serve the same endpoints and render the same Jinja2 template.  The
 asyncio loop is used everywhere (uvicorn's httptools parser if installed).
 Each endpoint is loaded with ``wrk`` (2 threads; 64 connections, 1000 for
 ``/sleep``) or, for the websocket echo, 64 aiohttp websocket clients doing
@@ -52,7 +57,7 @@ from load import (
     wrk_path,
     wrk_version,
 )
-from report import Results, Row, table, verdict_table, verdicts
+from report import Results, Row, against_floor, table, verdict_table, verdicts
 from server_process import ServerProcess, free_port
 
 BENCH = Path(__file__).resolve().parent
@@ -98,6 +103,13 @@ class Server:
     forks_worker: bool = True
     #: Put first on ``PYTHONPATH``: another checkout's ``aiotao`` (--baseline).
     pythonpath: str = ''
+    #: The endpoints it serves, if not all (websockets aside).
+    only: frozenset[str] | None = None
+
+    def serves(self, endpoint: Endpoint) -> bool:
+        if endpoint.websocket and not self.websocket:
+            return False
+        return self.only is None or endpoint.name in self.only
 
 
 def program(name: str, package: str) -> str:
@@ -173,6 +185,13 @@ SERVERS = [
         uvicorn_starlette,
         forks_worker=False,
     ),
+    Server(
+        'floor',
+        'Pyramid inline (the floor)',
+        gunicorn('--worker-class=aiohttp.GunicornWebWorker', 'pyramid_inline:make_app'),
+        websocket=False,
+        only=frozenset({'hello', 'json', 'page'}),
+    ),
 ]
 
 
@@ -233,16 +252,17 @@ def check_responses(
     """Every server answers every endpoint as expected, before any load."""
     for process, server in zip(processes, servers, strict=True):
         for endpoint in endpoints:
+            if not server.serves(endpoint):
+                continue
             if endpoint.websocket:
-                if server.websocket:
-                    result = run_echo(
-                        process.url(endpoint.path, 'ws'), clients=1, seconds=1
+                result = run_echo(
+                    process.url(endpoint.path, 'ws'), clients=1, seconds=1
+                )
+                if result.errors or not result.count:
+                    raise SystemExit(
+                        f'{server.key}: the websocket echo at {endpoint.path} '
+                        f'does not work: {result}'
                     )
-                    if result.errors or not result.count:
-                        raise SystemExit(
-                            f'{server.key}: the websocket echo at {endpoint.path} '
-                            f'does not work: {result}'
-                        )
                 continue
             status, body = process.get(endpoint.path)
             if status != 200 or endpoint.expect not in body:
@@ -288,7 +308,7 @@ def run_all(
             # a rotating order, so that no server always goes first
             shift = round_number % len(pairs)
             for server, process in pairs[shift:] + pairs[:shift]:
-                if endpoint.websocket and not server.websocket:
+                if not server.serves(endpoint):
                     continue
                 if warmup:
                     measure(process, endpoint, warmup)
@@ -428,7 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 pythonpath=str(baseline),
             ),
         )
-    runs = sum(1 for e in endpoints for s in servers if s.websocket or not e.websocket)
+    runs = sum(1 for e in endpoints for s in servers if s.serves(e))
     estimate = runs * args.rounds * (args.duration + args.warmup + 0.5) + 10
     print(
         f'{runs * args.rounds} runs of {args.duration}s '
@@ -455,7 +475,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stop_servers(processes)
     except (LoadError, RuntimeError) as exc:
         raise SystemExit(f'bench/servers.py: {exc}') from None
-    rows = [Row(s.key, s.label, s.websocket) for s in servers]
+    rows = [Row(s.key, s.label, s.websocket, s.only) for s in servers]
+    floor = against_floor(results, [e.name for e in endpoints])
     found = verdicts(results, {s.key: s.label for s in SERVERS})
     report = '\n\n'.join(
         [
@@ -470,6 +491,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"gen cpu: wrk's or the echo client's CPU use.  On a shared machine "
             f'the ratios of µs cpu are the steadier figures.',
             table(results, rows, {e.name: e.unit for e in endpoints}),
+            *([floor] if floor else []),
             *([verdict_table(found)] if found else []),
         ]
     )
