@@ -168,8 +168,8 @@ def main() -> None:
     if 'client' not in kinds:
         kinds.insert(0, 'client')
     if args.path != '/hello':
-        # the trivial servers answer /hello only
-        kinds = [k for k in kinds if k not in ('lowlevel',)]
+        # the low-level server's trivial handler answers "Hello" to any path
+        kinds = [k for k in kinds if k != 'lowlevel']
     runs = [(kind, kind, '') for kind in kinds]
     if args.baseline:
         runs.append(('baseline', 'aiotao', str(Path(args.baseline).resolve())))
