@@ -122,10 +122,13 @@ class RedisSentinel(RedisTopology):
         assert self.replica is not None
         return self.replica.command('INFO', 'replication')
 
+    def _none_tilted(self) -> bool:
+        return not any(sentinel.tilted() for sentinel in self.sentinels)
+
     def _sentinels_ready(self) -> bool:
+        if not self._none_tilted():
+            return False
         for sentinel in self.sentinels:
-            if sentinel.tilted():
-                return False
             info = sentinel.command('SENTINEL', 'MASTER', SERVICE)
             fields = info.split()
             values = dict(zip(fields[::2], fields[1::2], strict=False))
@@ -150,10 +153,7 @@ class RedisSentinel(RedisTopology):
         First waits until no sentinel is in TILT mode, so that a stall
         before the kill cannot delay the failover it is meant to test.
         """
-        self.wait_until(
-            lambda: not any(sentinel.tilted() for sentinel in self.sentinels),
-            'the sentinels to leave TILT mode',
-        )
+        self.wait_until(self._none_tilted, 'the sentinels to leave TILT mode')
         port = self.master_port()
         victim = next(server for server in self.servers if server.port == port)
         victim.kill()
